@@ -1,0 +1,20 @@
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/recon.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/validate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,90 @@
+# Loads and validates the campaign sheets and holds the input functions.
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from batteryct.provenance import code_hash  # noqa: E402
+from batteryct.sheets import load_campaign  # noqa: E402
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+SAMPLES, SCANS, SCAN_PROBLEMS = load_campaign(
+    config["samples"],
+    config["scans"],
+    workflow.source_path("../schemas/samples.schema.yaml"),
+    workflow.source_path("../schemas/scans.schema.yaml"),
+)
+for _message in SCAN_PROBLEMS.values():
+    logger.warning(f"batteryct: {_message} (that scan's job will fail)")
+
+ID = "[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+wildcard_constraints:
+    sample=ID,
+    scan=ID,
+
+
+SIMULATED = {
+    key: {**config["simulate"].get("defaults", {}), **spec}
+    for key, spec in (config.get("simulate", {}).get("scans") or {}).items()
+}
+SIMULATED_OUTPUTS = {
+    p for key in SIMULATED for p in (f"results/simulated/{key}/projections.h5", f"results/simulated/{key}/tiff")
+}
+
+
+def scan_keys():
+    return [(s, c) for s, c in SCANS.index]
+
+
+def simulation_spec(wildcards):
+    key = f"{wildcards.sample}/{wildcards.scan}"
+    if key not in SIMULATED:
+        raise ValueError(f"no virtual-scanner entry simulate.scans[{key!r}] in the config")
+    return SIMULATED[key]
+
+
+def scan_row(wildcards):
+    return SCANS.loc[(wildcards.sample, wildcards.scan)]
+
+
+def projections_input(wildcards):
+    """The scan's projections when they exist or a rule makes them.
+
+    A missing file is not declared as input: the job then fails with a message naming
+    the sample, scan and path, and other scans go on under --keep-going.
+    """
+    path = scan_row(wildcards)["projections"]
+    if path in SIMULATED_OUTPUTS or Path(path).exists():
+        return path
+    return []
+
+
+def scan_params(wildcards):
+    """Per-scan facts a job needs: sample kind, pixel size override, sheet problems."""
+    row = scan_row(wildcards)
+    known = wildcards.sample in SAMPLES.index
+    pixel = row.get("pixel_size_um")
+    return {
+        "sample": wildcards.sample,
+        "scan": wildcards.scan,
+        "projections": row["projections"],
+        "pixel_size_um": None if pixel is None or pixel != pixel else float(pixel),
+        "kind": SAMPLES.loc[wildcards.sample, "kind"] if known else None,
+        "problem": SCAN_PROBLEMS.get((wildcards.sample, wildcards.scan)),
+    }
+
+
+def simulated_scan_keys():
+    return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED]
+
+
+def all_targets():
+    targets = ["results/tables/scan_metrics.parquet"]
+    if simulated_scan_keys():
+        targets.append("results/tables/validation.parquet")
+    return targets

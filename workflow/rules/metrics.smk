@@ -1,0 +1,38 @@
+# Per-scan metrics and the campaign table.
+
+
+rule scan_metrics:
+    input:
+        volume="results/volumes/{sample}/{scan}.h5",
+        labels="results/segmentations/{sample}/{scan}.h5",
+    output:
+        table="results/metrics/{sample}/{scan}.parquet",
+    params:
+        scan=scan_params,
+        metrics=config["metrics"],
+        code=code_hash("metrics", "io", "runlog"),
+    log:
+        "results/logs/scan_metrics/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/scan_metrics/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    script:
+        "../scripts/scan_metrics.py"
+
+
+rule scan_metrics_table:
+    input:
+        tables=expand("results/metrics/{key[0]}/{key[1]}.parquet", key=scan_keys()),
+    output:
+        table="results/tables/scan_metrics.parquet",
+    params:
+        code=code_hash("io", "runlog"),
+    log:
+        "results/logs/scan_metrics_table.log",
+    benchmark:
+        "results/benchmarks/scan_metrics_table.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    script:
+        "../scripts/concat_tables.py"

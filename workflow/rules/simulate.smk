@@ -1,0 +1,40 @@
+# Virtual scanner: raw projections + ground truth for the scans listed in config.simulate.
+
+
+rule simulate_scan:
+    output:
+        projections="results/simulated/{sample}/{scan}/projections.h5",
+        truth="results/simulated/{sample}/{scan}/truth.h5",
+        particles="results/simulated/{sample}/{scan}/particles.parquet",
+    params:
+        spec=simulation_spec,
+        code=code_hash("simulate", "io"),
+    log:
+        "results/logs/simulate_scan/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/simulate_scan/{sample}/{scan}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../../envs/simulate.yaml"
+    script:
+        "../scripts/simulate_scan.py"
+
+
+rule simulated_tiff_stack:
+    input:
+        "results/simulated/{sample}/{scan}/projections.h5",
+    output:
+        directory("results/simulated/{sample}/{scan}/tiff"),
+    params:
+        code=code_hash("io"),
+    log:
+        "results/logs/simulated_tiff_stack/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/simulated_tiff_stack/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    script:
+        "../scripts/simulated_tiff_stack.py"

@@ -1,0 +1,101 @@
+"""Loading and validating the campaign sheets (samples.tsv, scans.tsv).
+
+Errors name the sheet, the row (1-based, the header is row 0) and the column, so a user
+can fix a 200-row sheet without guessing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+
+
+class SheetError(ValueError):
+    """A sheet that cannot be used; the message names sheet, row and column."""
+
+
+def read_sheet(path: str | Path) -> pd.DataFrame:
+    """Read a tab-separated sheet; ids stay strings, empty cells become None."""
+    path = Path(path)
+    if not path.is_file():
+        raise SheetError(f"{path}: sheet does not exist")
+    df = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    return df.map(lambda v: v.strip() if isinstance(v, str) else v).replace({"": None})
+
+
+def _coerce(record: dict, schema: dict) -> dict:
+    """Turn numeric-looking strings into numbers where the schema wants a number."""
+    out = {}
+    for key, value in record.items():
+        types = schema.get("properties", {}).get(key, {}).get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if value is not None and ("number" in types or "integer" in types):
+            try:
+                number = float(value)
+                value = int(number) if "integer" in types and number.is_integer() else number
+            except ValueError:
+                pass  # the schema reports it
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[key] = value
+    return out
+
+
+def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
+    """Validate every row against a JSON schema; return the typed table.
+
+    Raises
+    ------
+    SheetError
+        Naming the sheet, row and column of every problem found.
+    """
+    validator = jsonschema.Draft7Validator(schema)
+    records, problems = [], []
+    for i, rec in enumerate(df.to_dict(orient="records"), start=1):
+        rec = {k: v for k, v in _coerce(rec, schema).items()}
+        for err in sorted(validator.iter_errors({k: v for k, v in rec.items() if v is not None}), key=str):
+            column = err.path[0] if err.path else None
+            if column is None and err.validator == "required":
+                column = err.message.split("'")[1]
+            problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")
+        records.append(rec)
+    if problems:
+        raise SheetError("invalid sheet:\n  " + "\n  ".join(problems))
+    return pd.DataFrame.from_records(records, columns=list(df.columns))
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
+    """Load both sheets, validate them and check ids.
+
+    Returns ``(samples, scans, problems)``: ``samples`` indexed by sample, ``scans`` by
+    (sample, scan). Duplicate ids raise :class:`SheetError`. A scan naming an unknown sample
+    is not fatal for the campaign: it is listed in ``problems`` and that scan's job fails
+    with the message, so the other scans still run under ``--keep-going``.
+    """
+    samples = validate_sheet(read_sheet(samples_path), load_schema(samples_schema), str(samples_path))
+    scans = validate_sheet(read_sheet(scans_path), load_schema(scans_schema), str(scans_path))
+    dup = samples["sample"][samples["sample"].duplicated()].tolist()
+    if dup:
+        raise SheetError(f"{samples_path}: duplicate sample ids {dup}")
+    dup = scans[scans.duplicated(["sample", "scan"])][["sample", "scan"]].values.tolist()
+    if dup:
+        raise SheetError(f"{scans_path}: duplicate (sample, scan) pairs {dup}")
+    problems = {}
+    known = set(samples["sample"])
+    for i, row in enumerate(scans.itertuples(), start=1):
+        if row.sample not in known:
+            problems[(row.sample, row.scan)] = (
+                f"{scans_path}, row {i}, column 'sample': scan {row.scan!r} names sample "
+                f"{row.sample!r}, which is not in {samples_path}"
+            )
+    return samples.set_index("sample", drop=False), scans.set_index(["sample", "scan"], drop=False), problems

@@ -1,0 +1,32 @@
+"""Rule reconstruct: projections → float32 attenuation volume (1/um) in HDF5."""
+
+import numba
+
+from batteryct import __version__, io, recon, runlog
+from batteryct.provenance import params_hash
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+numba.set_num_threads(sm.threads)
+scan = sm.params.scan
+p = dict(sm.params.recon)
+with runlog.scan_context(scan["sample"], scan["scan"], log):
+    if scan["problem"]:
+        raise runlog.ScanError(scan["problem"])
+    data = io.read_projections(scan["projections"], pixel_size_um=scan["pixel_size_um"])
+    log.info(f"read {data.projections.shape} projections from {data.source}, pixel {data.pixel_size_um} um")
+    volume, info = recon.reconstruct(data, **p)
+    if info.get("center_warning"):
+        log.warning(info["center_warning"])
+    attrs = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool))}
+    attrs.update(
+        voxel_size_um=float(data.pixel_size_um),
+        filter_name=p["filter_name"],
+        software_version=__version__,
+        params_hash=params_hash({**p, "pixel_size_um": data.pixel_size_um}),
+        sample=scan["sample"],
+        scan=scan["scan"],
+        units="1/um",
+    )
+    io.write_volume(sm.output.volume, {"volume": volume}, attrs)
+    log.info(f"reconstructed {volume.shape}: {attrs}")

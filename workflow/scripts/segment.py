@@ -1,0 +1,36 @@
+"""Rule segment: attenuation volume → uint8 labels (0 open pore, 1 solid, 2 internal void, 3 binder)."""
+
+import numba
+
+from batteryct import __version__, io, runlog, segment
+from batteryct.provenance import params_hash
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+numba.set_num_threads(sm.threads)
+scan = sm.params.scan
+p = dict(sm.params.segment)
+with runlog.scan_context(scan["sample"], scan["scan"], log):
+    volume, attrs = io.read_volume(sm.input.volume, "volume")
+    voxel_um3 = attrs["voxel_size_um"] ** 3
+    labels, info = segment.segment_volume(
+        volume,
+        n_solid_phases=2 if scan["kind"] == "electrode" else 1,
+        denoise_method=p["denoise_method"],
+        denoise_strength=p["denoise_strength"],
+        min_solid_voxels=int(round(p["min_solid_volume_um3"] / voxel_um3)),
+        min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
+        fov_radius_fraction=p["fov_radius_fraction"],
+        seed=p["seed"],
+    )
+    out_attrs = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool))}
+    out_attrs.update(
+        voxel_size_um=attrs["voxel_size_um"],
+        label_codes="0 open pore, 1 solid (active), 2 internal closed void, 3 carbon-binder",
+        software_version=__version__,
+        params_hash=params_hash(p),
+        sample=scan["sample"],
+        scan=scan["scan"],
+    )
+    io.write_volume(sm.output.labels, {"labels": labels}, out_attrs)
+    log.info(f"segmented {labels.shape}: {out_attrs}")
