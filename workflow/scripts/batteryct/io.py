@@ -207,9 +207,8 @@ def write_dataexchange(
     """Write raw data in the DataExchange layout (deterministic bytes)."""
     with atomic_h5(path) as f:
         ex = f.create_group("exchange")
-        frame = (1,) + tuple(projections.shape[1:])
         for name, arr in (("data", projections), ("data_white", flats), ("data_dark", darks)):
-            ex.create_dataset(name, data=arr, chunks=frame, compression="gzip", compression_opts=4, track_times=False)
+            ex.create_dataset(name, data=arr, chunks=(1,) + tuple(arr.shape[1:]), compression="gzip", compression_opts=4, track_times=False)
         ex.create_dataset("theta", data=np.asarray(theta_deg, dtype=np.float64), track_times=False)
         ex["theta"].attrs["units"] = "degrees"
         det = f.create_group("measurement/instrument/detector")

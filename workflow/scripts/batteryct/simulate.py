@@ -120,27 +120,35 @@ def _stamp_particle(phase, pid, index, center, radius, rng, roughness, n_bumps, 
 
 
 def _settle_positions(rng, radii, fov_radius, floor_z, z_max, n_tries=24):
-    """Drop spheres one by one onto a floor at the lowest of ``n_tries`` random spots."""
-    centers = np.zeros((len(radii), 3))
+    """Drop spheres one by one onto a floor at the lowest of ``n_tries`` random spots.
+
+    Returns the centres ``(k, 3)`` (z, y, x relative to the axis) and the indices of the
+    ``k`` spheres that fitted below ``z_max``; the others are skipped.
+    """
+    centers, kept = [], []
     for i, r in enumerate(radii):
+        if r >= fov_radius:
+            continue
         best = None
+        placed = np.asarray(centers).reshape(-1, 3)
+        placed_r = radii[kept]
         for _ in range(n_tries):
             rho = (fov_radius - r) * np.sqrt(rng.uniform())
             phi = rng.uniform(0, 2 * np.pi)
             y, x = rho * np.sin(phi), rho * np.cos(phi)
             z = floor_z + r
-            if i:
-                d2 = (centers[:i, 1] - y) ** 2 + (centers[:i, 2] - x) ** 2
-                reach = (radii[:i] + r) ** 2
+            if len(placed):
+                d2 = (placed[:, 1] - y) ** 2 + (placed[:, 2] - x) ** 2
+                reach = (placed_r + r) ** 2
                 hit = d2 < reach
                 if np.any(hit):
-                    z = max(z, float(np.max(centers[:i][hit, 0] + np.sqrt(reach[hit] - d2[hit]))))
+                    z = max(z, float(np.max(placed[hit, 0] + np.sqrt(reach[hit] - d2[hit]))))
             if best is None or z < best[0]:
                 best = (z, y, x)
-        if best[0] > z_max:
-            return centers[:i]
-        centers[i] = best
-    return centers
+        if best[0] <= z_max:
+            centers.append(best)
+            kept.append(i)
+    return np.asarray(centers).reshape(-1, 3), np.asarray(kept, dtype=int)
 
 
 def powder_phantom(
@@ -202,8 +210,8 @@ def powder_phantom(
     d_um = lognormal_diameters_um(rng, n_particles, median_diameter_um, sigma_ln, *diameter_range_um)
     d_um = np.sort(d_um)[::-1]  # big ones first settle at the bottom, as after tapping
     radii = d_um / 2 / a_um
-    centers = _settle_positions(rng, radii, fov_r, z0 + t_sup, n - 1 - 0.2 * radii.min())
-    radii = radii[: len(centers)]
+    centers, kept = _settle_positions(rng, radii, fov_r, z0 + t_sup, n - 1 - 0.2 * radii.min())
+    radii = radii[kept]
     has_void = rng.uniform(size=len(centers)) < void_particle_fraction
     rows = []
     for i, (c_rel, r) in enumerate(zip(centers, radii)):

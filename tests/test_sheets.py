@@ -1,0 +1,53 @@
+import pandas as pd
+import pytest
+
+from batteryct.sheets import SheetError, load_campaign
+from conftest import SCHEMAS
+
+SAMPLES = "sample\tkind\tmaterial\tdensity_g_cm3\nA1\tpowder\tNMC622\t4.75\nB-2\telectrode\tNMC811\t\n"
+SCANS = "sample\tscan\tprojections\tpixel_size_um\nA1\ts01\ta.h5\t0.512\nB-2\ts01\tb_tiff\t\n"
+
+
+def write(tmp_path, samples=SAMPLES, scans=SCANS):
+    (tmp_path / "samples.tsv").write_text(samples)
+    (tmp_path / "scans.tsv").write_text(scans)
+    return (tmp_path / "samples.tsv", tmp_path / "scans.tsv",
+            SCHEMAS / "samples.schema.yaml", SCHEMAS / "scans.schema.yaml")
+
+
+def test_valid_sheets_are_typed(tmp_path):
+    samples, scans, problems = load_campaign(*write(tmp_path))
+    assert problems == {}
+    assert samples.loc["A1", "density_g_cm3"] == pytest.approx(4.75)
+    assert pd.isna(samples.loc["B-2", "density_g_cm3"])
+    assert scans.loc[("A1", "s01"), "pixel_size_um"] == pytest.approx(0.512)
+    assert scans.loc[("B-2", "s01"), "projections"] == "b_tiff"
+
+
+@pytest.mark.parametrize(
+    "samples,scans,expected",
+    [
+        (SAMPLES.replace("A1\tpowder", "A1\tslurry"), SCANS, "samples.tsv, row 1, column 'kind'"),
+        (SAMPLES.replace("B-2\t", "-B2\t"), SCANS, "samples.tsv, row 2, column 'sample'"),
+        (SAMPLES.replace("4.75", "heavy"), SCANS, "samples.tsv, row 1, column 'density_g_cm3'"),
+        (SAMPLES, SCANS.replace("0.512", "-1"), "scans.tsv, row 1, column 'pixel_size_um'"),
+        (SAMPLES, SCANS.replace("b_tiff", ""), "scans.tsv, row 2, column 'projections'"),
+        (SAMPLES, SCANS.replace("\ts01\ta.h5", "\ts 01\ta.h5"), "scans.tsv, row 1, column 'scan'"),
+    ],
+)
+def test_bad_cells_are_named_by_sheet_row_and_column(tmp_path, samples, scans, expected):
+    with pytest.raises(SheetError) as err:
+        load_campaign(*write(tmp_path, samples, scans))
+    assert expected in str(err.value)
+
+
+def test_duplicate_scan_is_an_error(tmp_path):
+    with pytest.raises(SheetError, match="duplicate"):
+        load_campaign(*write(tmp_path, scans=SCANS + "A1\ts01\tc.h5\t\n"))
+
+
+def test_unknown_sample_is_reported_for_that_scan_only(tmp_path):
+    samples, scans, problems = load_campaign(*write(tmp_path, scans=SCANS + "Z9\ts01\tz.h5\t\n"))
+    assert list(problems) == [("Z9", "s01")]
+    assert "row 3, column 'sample'" in problems[("Z9", "s01")]
+    assert "'Z9'" in problems[("Z9", "s01")]
