@@ -21,8 +21,8 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         "voxel_size_um": float(vol_attrs["voxel_size_um"]),
         **row,
         "center_px": float(vol_attrs["center_px"]),
-        "center_px_vo": float(vol_attrs.get("center_px_vo", float("nan"))),
-        "center_px_phase_correlation": float(vol_attrs.get("center_px_pc", float("nan"))),
+        "center_px_vo": float(vol_attrs.get("center_vo_px", float("nan"))),
+        "center_px_phase_correlation": float(vol_attrs.get("center_phase_correlation_px", float("nan"))),
         "center_warning": str(vol_attrs.get("center_warning", "")),
     }
     io.write_table(sm.output.table, pd.DataFrame([row]))

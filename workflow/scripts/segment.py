@@ -1,5 +1,7 @@
 """Rule segment: attenuation volume → uint8 labels (0 open pore, 1 solid, 2 internal void, 3 binder)."""
 
+import json
+
 import numba
 
 from batteryct import __version__, io, runlog, segment
@@ -23,7 +25,10 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
     )
-    out_attrs = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool))}
+    log.info(f"timings (s): {info.pop('timings_s', {})}")  # not stored: outputs stay byte-identical
+    # Scalars as attributes; arrays and nested values (GMM means, thresholds) as JSON.
+    out_attrs = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str))
+                 for k, v in info.items() if v is not None}
     out_attrs.update(
         voxel_size_um=attrs["voxel_size_um"],
         label_codes="0 open pore, 1 solid (active), 2 internal closed void, 3 carbon-binder",

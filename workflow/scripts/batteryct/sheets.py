@@ -54,7 +54,7 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
     SheetError
         Naming the sheet, row and column of every problem found.
     """
-    validator = jsonschema.Draft7Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema)
     records, problems = [], []
     for i, rec in enumerate(df.to_dict(orient="records"), start=1):
         rec = {k: v for k, v in _coerce(rec, schema).items()}

@@ -1,0 +1,235 @@
+"""The workflow end to end on a tiny campaign, run by Snakemake as a user would."""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from batteryct import io, simulate
+from conftest import ROOT
+
+pytestmark = pytest.mark.workflow
+
+TINY = {
+    "samples": "samples.tsv",
+    "scans": "scans.tsv",
+    "simulate": {
+        "defaults": {
+            "n_voxels": 40, "voxel_size_um": 0.512, "oversample": 2, "n_angles": 61,
+            "angle_range_deg": [-90.0, 90.0], "center_offset_px": 0.63, "flat_counts": 20000,
+            "dark_counts": 100, "n_bad_columns": 1, "zinger_fraction": 2.0e-5,
+            "attenuation_per_um": {"active": 0.047, "binder": 0.0094, "support": 0.004},
+        },
+        "scans": {
+            "P1/a": {"phantom": "powder", "seed": 1, "phantom_params": {
+                "n_particles": 15, "median_diameter_um": 5.0, "diameter_range_um": [4.0, 8.0],
+                "void_particle_fraction": 0.5}},
+            "E1/a": {"phantom": "electrode", "seed": 2, "center_offset_px": -0.41, "phantom_params": {
+                "porosity": 0.4, "binder_fraction": 0.1, "median_diameter_um": 5.0,
+                "diameter_range_um": [4.0, 8.0]}},
+        },
+    },
+    "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_filter_size": 11,
+                    "filter_name": "shepp-logan", "pad": True, "center_px": None, "center_tolerance_px": 0.5},
+    "segment": {"denoise_method": "nlm", "denoise_strength": 0.6, "min_solid_volume_um3": 1.0,
+                "min_pore_volume_um3": 1.0, "fov_radius_fraction": 0.97, "seed": 0},
+    "metrics": {"roi_radius_fraction": 0.85, "surface_smooth_sigma_voxels": 1.0},
+}
+SAMPLES = "sample\tkind\tmaterial\tdensity_g_cm3\nP1\tpowder\tNMC622\t4.75\nE1\telectrode\tNMC811\t4.78\n"
+GOOD_SCANS = [
+    ("P1", "a", "results/simulated/P1/a/projections.h5"),
+    ("E1", "a", "results/simulated/E1/a/tiff"),
+]
+BAD = {  # scan -> expected words in the error
+    "missing": "does not exist",
+    "nan": "NaN",
+    "zeroflats": "flats of zeros",
+    "angles": "angles for",
+    "shapes": "mismatched shapes",
+}
+
+
+def write_campaign(workdir: Path, scans, config=TINY):
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "samples.tsv").write_text(SAMPLES)
+    lines = ["sample\tscan\tprojections\tpixel_size_um"] + [f"{s}\t{c}\t{p}\t" for s, c, p in scans]
+    (workdir / "scans.tsv").write_text("\n".join(lines) + "\n")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def snakemake(workdir: Path, *args, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+def planned_jobs(dry_run_output: str) -> dict:
+    """Rule → job count from the 'Job stats' table of a dry run."""
+    block = dry_run_output.split("Job stats:")[-1] if "Job stats:" in dry_run_output else ""
+    counts = {}
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def result_digests(workdir: Path) -> dict:
+    out = {}
+    for path in sorted((workdir / "results").rglob("*")):
+        rel = path.relative_to(workdir).as_posix()
+        if path.is_file() and not rel.startswith(("results/logs", "results/benchmarks")):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("campaign")
+    write_campaign(workdir, GOOD_SCANS)
+    proc = snakemake(workdir)
+    return workdir, proc
+
+
+def test_dry_run_of_the_demo_campaign_through_the_api(tmp_path):
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings
+
+    with SnakemakeApi(OutputSettings(dryrun=True, verbose=False)) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=2),
+            config_settings=ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"]),
+            storage_settings=StorageSettings(),
+            workflow_settings=WorkflowSettings(),
+            snakefile=ROOT / "Snakefile",
+            workdir=tmp_path,
+        )
+        dag = workflow_api.dag(dag_settings=DAGSettings())
+        dag.execute_workflow(executor="dryrun")
+        jobs = {}
+        for job in dag.workflow_api._workflow.dag.jobs if hasattr(dag, "workflow_api") else []:
+            jobs[job.rule.name] = jobs.get(job.rule.name, 0) + 1
+    scans = pd.read_csv(ROOT / "config" / "scans.tsv", sep="\t")
+    # Every demo scan is simulated; each goes through the four per-scan stages.
+    assert len(scans) == 6
+    if jobs:
+        assert jobs["reconstruct"] == jobs["segment"] == jobs["scan_metrics"] == 6
+
+
+def test_tiny_campaign_outputs(campaign):
+    workdir, _ = campaign
+    table = pd.read_parquet(workdir / "results/tables/scan_metrics.parquet")
+    assert list(zip(table["sample"], table["scan"])) == [("P1", "a"), ("E1", "a")]
+    for column in ("voxel_size_um", "solid_fraction", "porosity", "internal_void_fraction",
+                   "specific_surface_area_per_um", "center_px"):
+        assert column in table and table[column].notna().all()
+    np.testing.assert_allclose(table["voxel_size_um"], 0.512)
+    validation = pd.read_parquet(workdir / "results/tables/validation.parquet").set_index("sample")
+    assert abs(validation.loc["P1", "center_error_px"]) <= 0.15
+    assert abs(validation.loc["E1", "center_error_px"]) <= 0.15
+    truth_porosity = validation["porosity_truth"]
+    np.testing.assert_allclose(table.set_index("sample")["porosity"], truth_porosity, atol=0.03)
+    volume, attrs = io.read_volume(workdir / "results/volumes/P1/a.h5", "volume")
+    assert volume.dtype == np.float32 and volume.shape == (40, 40, 40)
+    for key in ("voxel_size_um", "center_px", "filter_name", "software_version", "params_hash"):
+        assert key in attrs
+    labels, _ = io.read_volume(workdir / "results/segmentations/P1/a.h5", "labels")
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
+
+
+def test_second_run_is_a_no_op(campaign):
+    workdir, _ = campaign
+    proc = snakemake(workdir, "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(campaign, tmp_path):
+    workdir, _ = campaign
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["segment"]["denoise_strength"] = 1.3
+    changed = workdir / "config_changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    cmd_config = workdir / "config.yaml"
+    backup = cmd_config.read_text()
+    cmd_config.write_text(changed.read_text())
+    try:
+        proc = snakemake(workdir, "--dry-run")
+    finally:
+        cmd_config.write_text(backup)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs == {"segment": 2, "scan_metrics": 2, "scan_metrics_table": 1,
+                    "validate_scan": 2, "validation_table": 1, "all": 1}
+
+
+def test_edited_library_module_reruns_its_rule(campaign):
+    workdir, _ = campaign
+    module = ROOT / "workflow/scripts/batteryct/metrics.py"
+    original = module.read_bytes()
+    try:
+        module.write_bytes(original + b"\n# touched by a test\n")
+        proc = snakemake(workdir, "--dry-run")
+    finally:
+        module.write_bytes(original)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert "reconstruct" not in jobs and "segment" not in jobs
+    assert jobs["scan_metrics"] == 2 and jobs["validate_scan"] == 2
+
+
+def make_bad_inputs(workdir: Path):
+    sim = simulate.simulate_scan({**TINY["simulate"]["defaults"], **TINY["simulate"]["scans"]["P1/a"], "n_angles": 21})
+    args = dict(projections=sim.projections, flats=sim.flats, darks=sim.darks, theta_deg=sim.theta_deg,
+                pixel_size_um=0.512)
+    (workdir / "bad").mkdir(parents=True, exist_ok=True)
+    nan = sim.projections.astype(np.float32)
+    nan[3, 5, 7] = np.nan
+    io.write_dataexchange(workdir / "bad/nan.h5", **{**args, "projections": nan})
+    io.write_dataexchange(workdir / "bad/zeroflats.h5", **{**args, "flats": np.zeros_like(sim.flats),
+                                                          "darks": np.zeros_like(sim.darks)})
+    io.write_dataexchange(workdir / "bad/angles.h5", **{**args, "theta_deg": sim.theta_deg[:-2]})
+    io.write_dataexchange(workdir / "bad/shapes.h5", **{**args, "flats": sim.flats[:, :, :-3]})
+    return [("P1", name, f"bad/{name}.h5") for name in BAD]
+
+
+def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
+    good_dir, _ = campaign
+    workdir = tmp_path / "bad_campaign"
+    workdir.mkdir()
+    scans = GOOD_SCANS + make_bad_inputs(workdir) + [("Nobody", "x", "results/simulated/P1/a/projections.h5")]
+    write_campaign(workdir, scans)
+    proc = snakemake(workdir, "--keep-going", check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    logs = {p.stem: p.read_text() for p in (workdir / "results/logs/reconstruct/P1").glob("*.log")}
+    for scan, words in BAD.items():
+        assert f"sample 'P1', scan '{scan}'" in logs[scan] and words in logs[scan], logs[scan]
+        assert not (workdir / f"results/volumes/P1/{scan}.h5").exists()
+    assert "names sample 'Nobody'" in (workdir / "results/logs/reconstruct/Nobody/x.log").read_text()
+    assert "Nobody" in text
+    # The good scans completed, byte-identical to the clean campaign's.
+    good = result_digests(good_dir)
+    here = result_digests(workdir)
+    for path in ("results/volumes/P1/a.h5", "results/segmentations/E1/a.h5", "results/metrics/P1/a.parquet",
+                 "results/metrics/E1/a.parquet"):
+        assert here[path] == good[path]
+    leftovers = [p for p in (workdir / "results").rglob("*.tmp")]
+    assert leftovers == []
+
+
+def test_two_clean_runs_are_byte_identical(campaign, tmp_path):
+    first, _ = campaign
+    second = tmp_path / "again"
+    write_campaign(second, GOOD_SCANS)
+    snakemake(second)
+    a, b = result_digests(first), result_digests(second)
+    assert a.keys() == b.keys() and len(a) > 10
+    assert a == b
