@@ -3,6 +3,7 @@
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ TINY = {
                 "diameter_range_um": [4.0, 8.0]}},
         },
     },
-    "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_filter_size": 11,
+    "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_filter_size": 0,
                     "filter_name": "shepp-logan", "pad": True, "center_px": None, "center_tolerance_px": 0.5},
     "segment": {"denoise_method": "nlm", "denoise_strength": 0.6, "min_solid_volume_um3": 1.0,
                 "min_pore_volume_um3": 1.0, "fov_radius_fraction": 0.97, "seed": 0},
@@ -102,28 +103,31 @@ def campaign(tmp_path_factory):
 
 
 def test_dry_run_of_the_demo_campaign_through_the_api(tmp_path):
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings
+    from collections import Counter
 
-    with SnakemakeApi(OutputSettings(dryrun=True, verbose=False)) as api:
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
+
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    with SnakemakeApi(OutputSettings(dryrun=True)) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=2),
-            config_settings=ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"]),
-            storage_settings=StorageSettings(),
-            workflow_settings=WorkflowSettings(),
+            config_settings=ConfigSettings(configfiles=[tmp_path / "config" / "config.yaml"]),
             snakefile=ROOT / "Snakefile",
             workdir=tmp_path,
         )
-        dag = workflow_api.dag(dag_settings=DAGSettings())
-        dag.execute_workflow(executor="dryrun")
-        jobs = {}
-        for job in dag.workflow_api._workflow.dag.jobs if hasattr(dag, "workflow_api") else []:
-            jobs[job.rule.name] = jobs.get(job.rule.name, 0) + 1
-    scans = pd.read_csv(ROOT / "config" / "scans.tsv", sep="\t")
-    # Every demo scan is simulated; each goes through the four per-scan stages.
-    assert len(scans) == 6
-    if jobs:
-        assert jobs["reconstruct"] == jobs["segment"] == jobs["scan_metrics"] == 6
+        dag_api = workflow_api.dag(dag_settings=DAGSettings())
+        dag_api.execute_workflow(executor="dryrun")
+        jobs = Counter(job.rule.name for job in workflow_api._workflow.dag.jobs)
+    n_scans = len(pd.read_csv(ROOT / "config" / "scans.tsv", sep="\t"))
+    # Every demo scan is simulated and goes through each per-scan stage once; one of
+    # them is read back from the TIFF-folder copy.
+    assert n_scans == 6
+    for rule in ("simulate_scan", "reconstruct", "segment", "scan_metrics", "validate_scan"):
+        assert jobs[rule] == n_scans, (rule, jobs)
+    assert jobs["simulated_tiff_stack"] == 1
+    assert jobs["scan_metrics_table"] == jobs["validation_table"] == jobs["all"] == 1
+    assert not (tmp_path / "results").exists()
 
 
 def test_tiny_campaign_outputs(campaign):
@@ -135,8 +139,8 @@ def test_tiny_campaign_outputs(campaign):
         assert column in table and table[column].notna().all()
     np.testing.assert_allclose(table["voxel_size_um"], 0.512)
     validation = pd.read_parquet(workdir / "results/tables/validation.parquet").set_index("sample")
-    assert abs(validation.loc["P1", "center_error_px"]) <= 0.15
-    assert abs(validation.loc["E1", "center_error_px"]) <= 0.15
+    # Sanity on a 40-pixel detector; the 0.15 px target is checked at demo size (test_accuracy).
+    assert (validation["center_error_px"].abs() <= 0.3).all()
     truth_porosity = validation["porosity_truth"]
     np.testing.assert_allclose(table.set_index("sample")["porosity"], truth_porosity, atol=0.03)
     volume, attrs = io.read_volume(workdir / "results/volumes/P1/a.h5", "volume")

@@ -32,7 +32,9 @@ def scan_context(sample: str, scan: str, logger: logging.Logger | None = None):
     """Re-raise any error as :class:`ScanError` prefixed with the sample and scan."""
     try:
         yield
-    except ScanError:
+    except ScanError as exc:
+        if logger:
+            logger.error(str(exc))
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with context
         msg = f"sample {sample!r}, scan {scan!r}: {type(exc).__name__}: {exc}"
