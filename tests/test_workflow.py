@@ -37,7 +37,7 @@ TINY = {
                 "diameter_range_um": [4.0, 8.0]}},
         },
     },
-    "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_filter_size": 0,
+    "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_method": "profile", "ring_filter_size": 5,
                     "filter_name": "shepp-logan", "pad": True, "center_px": None, "center_tolerance_px": 0.5},
     "segment": {"denoise_method": "nlm", "denoise_strength": 0.6, "min_solid_volume_um3": 1.0,
                 "min_pore_volume_um3": 1.0, "fov_radius_fraction": 0.97, "seed": 0},
