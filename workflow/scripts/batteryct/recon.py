@@ -945,9 +945,9 @@ def reconstruct(
     Steps: zinger removal on the raw projection counts (skipped when
     ``zinger_threshold`` is None or 0; raw rather than dark-subtracted counts because
     the dark offset keeps the relative test stable in dim regions; references are
-    protected by their median anyway), flat/dark normalisation with guarded ``-log``, sorting-based ring removal
-    (skipped when ``ring_filter_size`` is 0), centre finding (always run, for the
-    report; used when ``center_px`` is None), FBP.
+    protected by their median anyway), flat/dark normalisation with guarded ``-log``,
+    ring removal by ``ring_method`` (skipped when ``ring_filter_size`` is 0), centre
+    finding (always run, for the report; used when ``center_px`` is None), FBP.
 
     Parameters
     ----------
@@ -979,7 +979,8 @@ def reconstruct(
         ``center_px`` (used), ``center_source`` ("auto" or "given"),
         ``center_vo_px``, ``center_phase_correlation_px``, ``center_difference_px``,
         ``center_warning``, ``n_clipped``, ``n_zingers``, ``pixel_size_um``,
-        ``filter_name``, ``pad``, ``ring_filter_size``.
+        ``filter_name``, ``pad``, ``ring_filter_size``, ``ring_method``,
+        ``n_ring_pixels_corrected`` (profile method only).
     """
     ps = projection_set
     if ps.pixel_size_um is None:
