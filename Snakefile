@@ -8,6 +8,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/mosaic.smk"
 include: "workflow/rules/recon.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/metrics.smk"

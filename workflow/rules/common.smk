@@ -79,6 +79,43 @@ def scan_params(wildcards):
     }
 
 
+SIMULATED_MOSAICS = {
+    sample: {**config["simulate"].get("mosaic_defaults", {}), **spec}
+    for sample, spec in (config.get("simulate", {}).get("mosaics") or {}).items()
+}
+SIMULATED_OUTPUTS |= {
+    p for s in SIMULATED_MOSAICS for p in (f"results/simulated/{s}/mosaic.h5", f"results/simulated/{s}/mosaic_tiff")
+}
+
+
+def mosaic_simulation_spec(wildcards):
+    if wildcards.sample not in SIMULATED_MOSAICS:
+        raise ValueError(f"no virtual-scanner entry simulate.mosaics[{wildcards.sample!r}] in the config")
+    return SIMULATED_MOSAICS[wildcards.sample]
+
+
+def mosaic_samples():
+    if "mosaic" not in SAMPLES:
+        return []
+    return [s for s, m in zip(SAMPLES["sample"], SAMPLES["mosaic"]) if isinstance(m, str) and m]
+
+
+def simulated_mosaic_samples():
+    return [s for s in mosaic_samples() if s in SIMULATED_MOSAICS]
+
+
+def mosaic_input(wildcards):
+    """The sample's mosaic when it exists or a rule makes it (else the job reports it)."""
+    path = SAMPLES.loc[wildcards.sample, "mosaic"]
+    if path in SIMULATED_OUTPUTS or Path(path).exists():
+        return path
+    return []
+
+
+def mosaic_params(wildcards):
+    return {"sample": wildcards.sample, "mosaic": SAMPLES.loc[wildcards.sample, "mosaic"]}
+
+
 def simulated_scan_keys():
     return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED]
 
@@ -87,4 +124,8 @@ def all_targets():
     targets = ["results/tables/scan_metrics.parquet"]
     if simulated_scan_keys():
         targets.append("results/tables/validation.parquet")
+    if mosaic_samples():
+        targets.append("results/tables/mosaics.parquet")
+    if simulated_mosaic_samples():
+        targets.append("results/tables/mosaic_validation.parquet")
     return targets

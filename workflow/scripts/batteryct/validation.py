@@ -16,6 +16,7 @@ Definitions (all inside a cylinder about the rotation axis):
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage
 
 from .simulate import ACTIVE, BINDER, VOID
@@ -81,4 +82,34 @@ def score_scan(volume, labels, mu_truth, phase_truth, center_px, center_truth_px
         "center_truth_px": center_truth_px,
         "center_error_px": center_px - center_truth_px,
         **score_segmentation(labels, phase_truth, roi),
+    }
+
+
+def score_mosaic(positions: pd.DataFrame, detected: pd.DataFrame, truth: dict, tile_shape, pixel_size_um):
+    """Stitched tile positions, gains and 2D particle detection against a simulated mosaic.
+
+    Positions are compared relative to tile 0 (the anchor), since the stitched frame and
+    the simulator's frame differ by tile 0's stage error. Particles are counted among
+    those whose disc lies wholly inside the mosaic (:func:`batteryct.mosaic.particles_inside`).
+    """
+    from .mosaic import particles_inside
+
+    p = positions[["y_px", "x_px"]].to_numpy()
+    t = np.asarray(truth["position_px"])
+    err = np.linalg.norm((p - p[0]) - (t - t[0]), axis=1)
+    gain = positions["gain"].to_numpy()
+    true_gain = np.asarray(truth["gain"])
+    gain_err = np.abs(gain / gain[0] / (true_gain / true_gain[0]) - 1.0)
+    inside = particles_inside(truth["particles"], t, tile_shape, pixel_size_um)
+    truth_particles = truth["particles"][inside]
+    n_truth, n_det = len(truth_particles), len(detected)
+    return {
+        "position_error_mean_px": float(err.mean()),
+        "position_error_max_px": float(err.max()),
+        "gain_error_max": float(gain_err.max()),
+        "n_particles_truth": int(n_truth),
+        "n_particles_detected": int(n_det),
+        "count_error": n_det / n_truth - 1.0 if n_truth else float("nan"),
+        "median_diameter_truth_um": float(truth_particles["diameter_um"].median()) if n_truth else float("nan"),
+        "median_diameter_detected_um": float(detected["diameter_um"].median()) if n_det else float("nan"),
     }

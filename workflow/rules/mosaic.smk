@@ -1,0 +1,113 @@
+# Radiograph mosaics of powder samples: stitching, overview, 2D particle count.
+
+
+rule simulate_mosaic:
+    output:
+        mosaic="results/simulated/{sample}/mosaic.h5",
+    params:
+        spec=mosaic_simulation_spec,
+        code=code_hash("mosaic", "io"),
+    log:
+        "results/logs/simulate_mosaic/{sample}.log",
+    benchmark:
+        "results/benchmarks/simulate_mosaic/{sample}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    script:
+        "../scripts/simulate_mosaic.py"
+
+
+rule simulated_mosaic_tiffs:
+    input:
+        "results/simulated/{sample}/mosaic.h5",
+    output:
+        directory("results/simulated/{sample}/mosaic_tiff"),
+    params:
+        code=code_hash("mosaic", "io"),
+    log:
+        "results/logs/simulated_mosaic_tiffs/{sample}.log",
+    benchmark:
+        "results/benchmarks/simulated_mosaic_tiffs/{sample}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    script:
+        "../scripts/simulated_mosaic_tiffs.py"
+
+
+rule stitch_mosaic:
+    input:
+        mosaic=mosaic_input,
+    output:
+        mosaic="results/mosaics/{sample}.h5",
+        overview="results/mosaics/{sample}.png",
+        tiles="results/mosaics/{sample}_tiles.parquet",
+        particles="results/mosaics/{sample}_particles.parquet",
+        summary="results/mosaics/{sample}_summary.parquet",
+    params:
+        sample=mosaic_params,
+        stitch=config["stitch"],
+        code=code_hash("mosaic", "io", "runlog"),
+    log:
+        "results/logs/stitch_mosaic/{sample}.log",
+    benchmark:
+        "results/benchmarks/stitch_mosaic/{sample}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/segment.yaml"
+    script:
+        "../scripts/stitch_mosaic.py"
+
+
+rule validate_mosaic:
+    input:
+        truth="results/simulated/{sample}/mosaic.h5",
+        tiles="results/mosaics/{sample}_tiles.parquet",
+        particles="results/mosaics/{sample}_particles.parquet",
+    output:
+        table="results/validation/mosaics/{sample}.parquet",
+    params:
+        code=code_hash("mosaic", "io", "runlog"),
+    log:
+        "results/logs/validate_mosaic/{sample}.log",
+    benchmark:
+        "results/benchmarks/validate_mosaic/{sample}.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    script:
+        "../scripts/validate_mosaic.py"
+
+
+rule mosaic_table:
+    input:
+        tables=expand("results/mosaics/{sample}_summary.parquet", sample=mosaic_samples()),
+    output:
+        table="results/tables/mosaics.parquet",
+    params:
+        code=code_hash("io", "runlog"),
+    log:
+        "results/logs/mosaic_table.log",
+    benchmark:
+        "results/benchmarks/mosaic_table.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    script:
+        "../scripts/concat_tables.py"
+
+
+rule mosaic_validation_table:
+    input:
+        tables=expand("results/validation/mosaics/{sample}.parquet", sample=simulated_mosaic_samples()),
+    output:
+        table="results/tables/mosaic_validation.parquet",
+    params:
+        code=code_hash("io", "runlog"),
+    log:
+        "results/logs/mosaic_validation_table.log",
+    benchmark:
+        "results/benchmarks/mosaic_validation_table.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    script:
+        "../scripts/concat_tables.py"

@@ -1,0 +1,12 @@
+"""Rule simulate_mosaic: virtual 5×8 radiograph mosaic of a powder monolayer (with truth)."""
+
+from batteryct import mosaic, runlog
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+spec = dict(sm.params.spec)
+with runlog.scan_context(sm.wildcards.sample, "mosaic", log):
+    sim = mosaic.simulate_mosaic(**spec)
+    mosaic.write_mosaic_h5(sm.output.mosaic, sim.tiles, sim.stage_position_um, sim.pixel_size_um,
+                           sim.n_rows, sim.n_cols, grid=sim.grid, truth=sim)
+    log.info(f"simulated {len(sim.tiles)} tiles, {len(sim.particles)} particles")

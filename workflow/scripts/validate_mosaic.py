@@ -1,0 +1,16 @@
+"""Rule validate_mosaic: stitched positions and 2D particles against the simulated truth."""
+
+import pandas as pd
+
+from batteryct import io, mosaic, runlog, validation
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+sample = sm.wildcards.sample
+with runlog.scan_context(sample, "mosaic", log):
+    truth = mosaic.read_mosaic_truth(sm.input.truth)
+    data = mosaic.read_mosaic(sm.input.truth)
+    row = validation.score_mosaic(pd.read_parquet(sm.input.tiles), pd.read_parquet(sm.input.particles), truth,
+                                  data.tiles.shape[1:], data.pixel_size_um)
+    io.write_table(sm.output.table, pd.DataFrame([{"sample": sample, **row}]))
+    log.info(f"mosaic validation: {row}")
