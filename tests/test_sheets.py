@@ -31,7 +31,7 @@ def test_valid_sheets_are_typed(tmp_path):
         (SAMPLES.replace("B-2\t", "-B2\t"), SCANS, "samples.tsv, row 2, column 'sample'"),
         (SAMPLES.replace("4.75", "heavy"), SCANS, "samples.tsv, row 1, column 'density_g_cm3'"),
         (SAMPLES, SCANS.replace("0.512", "-1"), "scans.tsv, row 1, column 'pixel_size_um'"),
-        (SAMPLES, SCANS.replace("b_tiff", ""), "scans.tsv, row 2, column 'projections'"),
+        (SAMPLES, SCANS.replace("b_tiff", ""), "scans.tsv, row 2: give either 'projections', or 'labels'"),
         (SAMPLES, SCANS.replace("\ts01\ta.h5", "\ts 01\ta.h5"), "scans.tsv, row 1, column 'scan'"),
     ],
 )
@@ -51,3 +51,26 @@ def test_unknown_sample_is_reported_for_that_scan_only(tmp_path):
     assert list(problems) == [("Z9", "s01")]
     assert "row 3, column 'sample'" in problems[("Z9", "s01")]
     assert "'Z9'" in problems[("Z9", "s01")]
+
+
+LABEL_SCANS = "sample\tscan\tprojections\tlabels\tphase_map\tpixel_size_um\nA1\tseg\t\tseg.tif\t0:pore,1:active\t0.4\n"
+
+
+def test_labels_scan_is_valid(tmp_path):
+    _, scans, _ = load_campaign(*write(tmp_path, scans=LABEL_SCANS))
+    assert scans.loc[("A1", "seg"), "phase_map"] == "0:pore,1:active"
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (("\t0.4\n", "\t\n"), "row 1: give either 'projections', or 'labels' with 'phase_map' and 'pixel_size_um'"),
+        (("\t\tseg.tif", "\ta.h5\tseg.tif"), "row 1: give either 'projections', or 'labels'"),
+        (("0:pore,1:active", "0:pore,1:glue"), "row 1, column 'phase_map'"),
+        (("0:pore,1:active", "pore=0"), "row 1, column 'phase_map'"),
+    ],
+)
+def test_bad_labels_rows(tmp_path, change, expected):
+    with pytest.raises(SheetError) as err:
+        load_campaign(*write(tmp_path, scans=LABEL_SCANS.replace(*change)))
+    assert expected in str(err.value)

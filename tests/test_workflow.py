@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,17 +38,22 @@ TINY = {
                 "diameter_range_um": [4.0, 8.0]}},
         },
     },
+    "stitch": {"search_px": 6, "min_ncc": 0.3, "max_residual_px": 1.0, "detect_threshold": "noise",
+               "edge_k_sigma": 3.0, "seed_k_sigma": 6.0, "min_diameter_um": 2.5},
     "reconstruct": {"min_transmission": 0.001, "zinger_threshold": 0.3, "ring_method": "profile", "ring_filter_size": 5,
                     "filter_name": "shepp-logan", "pad": True, "center_px": None, "center_tolerance_px": 0.5},
     "segment": {"denoise_method": "nlm", "denoise_strength": 0.6, "min_solid_volume_um3": 1.0,
                 "min_pore_volume_um3": 1.0, "fov_radius_fraction": 0.97, "seed": 0},
     "metrics": {"roi_radius_fraction": 0.85, "surface_smooth_sigma_voxels": 1.0},
 }
-SAMPLES = "sample\tkind\tmaterial\tdensity_g_cm3\nP1\tpowder\tNMC622\t4.75\nE1\telectrode\tNMC811\t4.78\n"
+SAMPLES = ("sample\tkind\tmaterial\tdensity_g_cm3\nP1\tpowder\tNMC622\t4.75\nE1\telectrode\tNMC811\t4.78\n"
+           "R1\telectrode\tNMC\t4.7\n")
 GOOD_SCANS = [
     ("P1", "a", "results/simulated/P1/a/projections.h5"),
     ("E1", "a", "results/simulated/E1/a/tiff"),
 ]
+# A scan that starts from an existing segmentation (a crop of the real NREL electrode).
+LABEL_SCAN = ("R1", "seg", "crop.h5::/data/labels", "0:pore,1:active,2:binder", 0.4)
 BAD = {  # scan -> expected words in the error
     "missing": "does not exist",
     "nan": "NaN",
@@ -60,7 +66,12 @@ BAD = {  # scan -> expected words in the error
 def write_campaign(workdir: Path, scans, config=TINY):
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "samples.tsv").write_text(SAMPLES)
-    lines = ["sample\tscan\tprojections\tpixel_size_um"] + [f"{s}\t{c}\t{p}\t" for s, c, p in scans]
+    raw = io.read_labels(ROOT / "resources/nrel_nmc_1_cal/nmc-1-cal_generatedCBD_bridge.tif")[:40, :48, :48]
+    with h5py.File(workdir / "crop.h5", "w") as f:
+        f.create_dataset("data/labels", data=raw)
+    s, c, labels, phase_map, px = LABEL_SCAN
+    lines = ["sample\tscan\tprojections\tlabels\tphase_map\tpixel_size_um"]
+    lines += [f"{s}\t{c}\t{p}\t\t\t" for s, c, p in scans] + [f"{s}\t{c}\t\t{labels}\t{phase_map}\t{px}"]
     (workdir / "scans.tsv").write_text("\n".join(lines) + "\n")
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
@@ -119,13 +130,18 @@ def test_dry_run_of_the_demo_campaign_through_the_api(tmp_path):
         dag_api = workflow_api.dag(dag_settings=DAGSettings())
         dag_api.execute_workflow(executor="dryrun")
         jobs = Counter(job.rule.name for job in workflow_api._workflow.dag.jobs)
-    n_scans = len(pd.read_csv(ROOT / "config" / "scans.tsv", sep="\t"))
-    # Every demo scan is simulated and goes through each per-scan stage once; one of
-    # them is read back from the TIFF-folder copy.
-    assert n_scans == 6
-    for rule in ("simulate_scan", "reconstruct", "segment", "scan_metrics", "validate_scan"):
-        assert jobs[rule] == n_scans, (rule, jobs)
+    scans = pd.read_csv(ROOT / "config" / "scans.tsv", sep="\t")
+    n_projection_scans = int(scans["projections"].notna().sum())
+    n_label_scans = int(scans["labels"].notna().sum())
+    # Every demo projection scan is simulated and goes through each per-scan stage once
+    # (one is read back from its TIFF-folder copy); the real NREL electrode enters as labels.
+    assert (n_projection_scans, n_label_scans) == (6, 1)
+    for rule in ("simulate_scan", "reconstruct", "segment", "validate_scan"):
+        assert jobs[rule] == n_projection_scans, (rule, jobs)
+    assert jobs["import_labels"] == n_label_scans
+    assert jobs["scan_metrics"] == n_projection_scans + n_label_scans
     assert jobs["simulated_tiff_stack"] == 1
+    assert jobs["simulate_mosaic"] == jobs["stitch_mosaic"] == 2
     assert jobs["scan_metrics_table"] == jobs["validation_table"] == jobs["all"] == 1
     assert not (tmp_path / "results").exists()
 
@@ -133,16 +149,22 @@ def test_dry_run_of_the_demo_campaign_through_the_api(tmp_path):
 def test_tiny_campaign_outputs(campaign):
     workdir, _ = campaign
     table = pd.read_parquet(workdir / "results/tables/scan_metrics.parquet")
-    assert list(zip(table["sample"], table["scan"])) == [("P1", "a"), ("E1", "a")]
+    assert list(zip(table["sample"], table["scan"])) == [("P1", "a"), ("E1", "a"), ("R1", "seg")]
+    imported = table.set_index("sample").loc["R1"]
+    raw = io.read_labels(ROOT / "resources/nrel_nmc_1_cal/nmc-1-cal_generatedCBD_bridge.tif")[:40, :48, :48]
+    assert imported["porosity"] == pytest.approx(np.mean(raw == 0))
+    assert imported["binder_fraction"] == pytest.approx(np.mean(raw == 2))
+    assert imported["source"] == "labels" and np.isnan(imported["center_px"])
     for column in ("voxel_size_um", "solid_fraction", "porosity", "internal_void_fraction",
                    "specific_surface_area_per_um", "center_px"):
-        assert column in table and table[column].notna().all()
-    np.testing.assert_allclose(table["voxel_size_um"], 0.512)
+        assert column in table and table[column].iloc[:2].notna().all()
+    np.testing.assert_allclose(table["voxel_size_um"], [0.512, 0.512, 0.4])
     validation = pd.read_parquet(workdir / "results/tables/validation.parquet").set_index("sample")
+    assert list(validation.index) == ["P1", "E1"]
     # Sanity on a 40-pixel detector; the 0.15 px target is checked at demo size (test_accuracy).
     assert (validation["center_error_px"].abs() <= 0.3).all()
     truth_porosity = validation["porosity_truth"]
-    np.testing.assert_allclose(table.set_index("sample")["porosity"], truth_porosity, atol=0.03)
+    np.testing.assert_allclose(table.set_index("sample").loc[["P1", "E1"], "porosity"], truth_porosity, atol=0.03)
     volume, attrs = io.read_volume(workdir / "results/volumes/P1/a.h5", "volume")
     assert volume.dtype == np.float32 and volume.shape == (40, 40, 40)
     for key in ("voxel_size_um", "center_px", "filter_name", "software_version", "params_hash"):
@@ -186,7 +208,7 @@ def test_edited_library_module_reruns_its_rule(campaign):
         module.write_bytes(original)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert "reconstruct" not in jobs and "segment" not in jobs
-    assert jobs["scan_metrics"] == 2 and jobs["validate_scan"] == 2
+    assert jobs["scan_metrics"] == 3 and jobs["validate_scan"] == 2
 
 
 def make_bad_inputs(workdir: Path):

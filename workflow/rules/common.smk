@@ -58,10 +58,31 @@ def projections_input(wildcards):
     A missing file is not declared as input: the job then fails with a message naming
     the sample, scan and path, and other scans go on under --keep-going.
     """
-    path = scan_row(wildcards)["projections"]
-    if path in SIMULATED_OUTPUTS or Path(path).exists():
+    path = scan_row(wildcards).get("projections")
+    if isinstance(path, str) and (path in SIMULATED_OUTPUTS or Path(path).exists()):
         return path
     return []
+
+
+def is_labels_scan(sample, scan):
+    labels = SCANS.loc[(sample, scan)].get("labels")
+    return isinstance(labels, str) and bool(labels)
+
+
+def labels_input(wildcards):
+    """An existing segmentation; scans with projections get a path no rule makes, so
+    ruleorder falls back from import_labels to segment."""
+    if not is_labels_scan(wildcards.sample, wildcards.scan):
+        return f"<{wildcards.sample}/{wildcards.scan} has no labels column>"
+    path = scan_row(wildcards)["labels"]
+    return path.partition("::")[0] if Path(path.partition("::")[0]).exists() else []
+
+
+def volume_input(wildcards):
+    """The reconstructed volume, for scans that have one."""
+    if is_labels_scan(wildcards.sample, wildcards.scan):
+        return []
+    return f"results/volumes/{wildcards.sample}/{wildcards.scan}.h5"
 
 
 def scan_params(wildcards):
@@ -69,10 +90,13 @@ def scan_params(wildcards):
     row = scan_row(wildcards)
     known = wildcards.sample in SAMPLES.index
     pixel = row.get("pixel_size_um")
+    text = lambda key: row.get(key) if isinstance(row.get(key), str) else None  # noqa: E731
     return {
         "sample": wildcards.sample,
         "scan": wildcards.scan,
-        "projections": row["projections"],
+        "projections": text("projections"),
+        "labels": text("labels"),
+        "phase_map": text("phase_map"),
         "pixel_size_um": None if pixel is None or pixel != pixel else float(pixel),
         "kind": SAMPLES.loc[wildcards.sample, "kind"] if known else None,
         "problem": SCAN_PROBLEMS.get((wildcards.sample, wildcards.scan)),
@@ -117,7 +141,7 @@ def mosaic_params(wildcards):
 
 
 def simulated_scan_keys():
-    return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED]
+    return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c)]
 
 
 def all_targets():

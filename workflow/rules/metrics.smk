@@ -3,7 +3,7 @@
 
 rule scan_metrics:
     input:
-        volume="results/volumes/{sample}/{scan}.h5",
+        volume=volume_input,
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
         table="results/metrics/{sample}/{scan}.parquet",

@@ -313,3 +313,41 @@ def write_table(path: str | os.PathLike, table) -> None:
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
     os.replace(tmp, path)
+
+
+def read_labels(path: str | os.PathLike) -> np.ndarray:
+    """Read a labelled volume: a multi-page TIFF, a folder of TIFF slices, or HDF5.
+
+    HDF5 paths may name the dataset as ``file.h5::/group/dataset`` (default dataset
+    ``labels``). The result must be a 3-D integer array.
+    """
+    import tifffile
+
+    text = str(path)
+    file_part, _, dataset = text.partition("::")
+    p = Path(file_part)
+    if not p.exists():
+        raise InputDataError(f"{p}: labels file does not exist")
+    if p.is_dir():
+        slices = sorted(p.glob("*.tif*"))
+        if not slices:
+            raise InputDataError(f"{p}: no TIFF slices in the labels folder")
+        arr = _read_tiffs(slices)
+    elif p.suffix.lower() in (".h5", ".hdf5", ".hdf"):
+        with h5py.File(p, "r") as f:
+            name = dataset or "labels"
+            if name not in f:
+                raise InputDataError(f"{p}: no dataset {name!r} (give file.h5::/path/to/dataset)")
+            arr = f[name][...]
+    else:
+        try:
+            arr = tifffile.imread(p)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the path
+            raise InputDataError(f"{p}: not a readable TIFF ({exc})") from exc
+    if arr.ndim != 3:
+        raise InputDataError(f"{text}: labels must be a 3-D volume, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise InputDataError(f"{text}: labels must be integers (got {arr.dtype} with non-integer values)")
+        arr = arr.astype(np.int64)
+    return arr

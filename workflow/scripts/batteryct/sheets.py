@@ -62,6 +62,10 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
             column = err.path[0] if err.path else None
             if column is None and err.validator == "required":
                 column = err.message.split("'")[1]
+            if column is None and err.validator == "oneOf":
+                problems.append(f"{sheet}, row {i}: give either 'projections', or 'labels' with 'phase_map' "
+                                "and 'pixel_size_um' (not both)")
+                continue
             problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")
         records.append(rec)
     if problems:
@@ -90,6 +94,18 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
     dup = scans[scans.duplicated(["sample", "scan"])][["sample", "scan"]].values.tolist()
     if dup:
         raise SheetError(f"{scans_path}: duplicate (sample, scan) pairs {dup}")
+    if "phase_map" in scans:
+        from .phases import parse_phase_map
+
+        bad = []
+        for i, text in enumerate(scans["phase_map"], start=1):
+            if isinstance(text, str):
+                try:
+                    parse_phase_map(text)
+                except ValueError as exc:
+                    bad.append(f"{scans_path}, row {i}, column 'phase_map': {exc}")
+        if bad:
+            raise SheetError("invalid sheet:\n  " + "\n  ".join(bad))
     problems = {}
     known = set(samples["sample"])
     for i, row in enumerate(scans.itertuples(), start=1):
