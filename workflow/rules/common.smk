@@ -144,8 +144,19 @@ def simulated_scan_keys():
     return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c)]
 
 
+def report_tables():
+    tables = ["results/tables/scan_metrics.parquet"]
+    if simulated_scan_keys():
+        tables.append("results/tables/validation.parquet")
+    if mosaic_samples():
+        tables.append("results/tables/mosaics.parquet")
+    if simulated_mosaic_samples():
+        tables.append("results/tables/mosaic_validation.parquet")
+    return tables
+
+
 def all_targets():
-    targets = ["results/tables/scan_metrics.parquet"]
+    targets = ["results/tables/scan_metrics.parquet", "results/report.html"]
     if simulated_scan_keys():
         targets.append("results/tables/validation.parquet")
     if mosaic_samples():

@@ -1,0 +1,461 @@
+"""Batch acceptance of cathode powders from their size distribution.
+
+The chain follows seed document 000 ("The Symphony of Performance", paragraph "The
+ultimate goal of this understanding..."): volume-weighted d10/d50/d90 -> lognormal ->
+specific surface area -> electrode transport (Kozeny-Carman, Bruggeman) -> solid-diffusion
+times over the PSD -> accessible capacity at a C-rate -> thresholds -> accept / reject
+with reasons in words. :func:`acceptance_table` does it for every sample of a
+:func:`batteryct.psd.psd_table`.
+
+Steps and units
+---------------
+1. **Lognormal from percentiles** (:func:`batteryct.psd.percentile_lognormal`):
+   ``sigma = ln(d90/d10) / 2.5631`` from the *volume-weighted* percentiles; the
+   volume-weighted ln d is then ``N(ln d50, sigma^2)`` and ``d32 = d50 exp(-sigma^2/2)``.
+   ``d32_source = "measured"`` uses the measured ``sum d^3 / sum d^2`` instead.
+2. **Specific surface area** of smooth spheres, ``SSA = 6 / (rho d32)``. With ``rho`` in
+   g/cm^3 = 1e6 g/m^3 and ``d32`` in um = 1e-6 m the factors cancel:
+   ``SSA [m^2/g] = 6 / (rho [g/cm^3] * d32 [um])`` (4.75 g/cm^3, 10 um -> 0.126 m^2/g).
+   This is a geometric lower bound of a BET area (no roughness, no internal porosity).
+3. **Kozeny-Carman permeability** of the electrode's pore space (Carman form, Kozeny
+   constant 5, sphere specific surface ``S_v = 6 / d32``)::
+
+       k = eps^3 / (5 S_v^2 (1 - eps)^2) = eps^3 d32^2 / (180 (1 - eps)^2)
+
+   ``eps`` = configured electrode porosity; k in um^2 when d32 is in um (x 1e-12 for m^2).
+4. **Effective ionic conductivity** (Bruggeman): ``kappa_eff = kappa0 eps^alpha`` in S/m,
+   MacMullin number ``N_M = kappa0 / kappa_eff = eps^-alpha``. Note: in this chain it
+   depends on the configured porosity only, not on the PSD (every batch gets the same
+   value); it is reported, and thresholded only if ``kappa_eff_S_m_min`` is set.
+5. **Solid diffusion**: ``tau_D = R^2 / D_s`` with ``R = d / 2`` (seed 000 and seed 002,
+   "tau_D ~ R^2/D"); R in cm (1 um = 1e-4 cm), D_s in cm^2/s, tau in s. Discharge time
+   ``t_d = 3600 / C`` s. Two estimates of the capacity fraction reachable in ``t_d``,
+   both integrated over the volume-weighted lognormal of step 1 (volume = capacity):
+
+   * ``reachable_fraction_tau``: volume fraction of particles with ``tau_D < t_d``, i.e.
+     ``d < d_crit = 2 sqrt(D_s t_d)``: ``Phi(ln(d_crit / d50) / sigma)``. Simple but
+     very pessimistic: a particle with ``tau_D = 10 t_d`` counts zero although it fills
+     to ~75 %.
+   * ``reachable_fraction_galvanostatic`` (default for the threshold): the spherical
+     particle model of seed 002 ("Application: The Spherical Particle Model"; Fick's law in
+     a sphere, zero flux at the centre, constant flux at the surface = "galvanostatic
+     operation"). Each particle runs at the electrode C-rate (current proportional to its
+     capacity), starting empty. With ``T = D_s t / R^2`` and
+     ``beta = tau_D / (3 t_d)`` the surface filling is the classical series solution for
+     a sphere with constant surface flux (Carslaw & Jaeger, *Conduction of Heat in
+     Solids*; rewritten with ``sum 1/a_n^2 = 1/10`` so that it converges at short times;
+     checked against a finite-volume solution in ``tests/test_acceptance.py``)::
+
+         x_surface(T) = beta * [3 T + 2 sum_n (1 - exp(-a_n^2 T)) / a_n^2],  tan a_n = a_n
+
+     and the mean filling is ``x_mean = 3 beta T``. The particle's usable capacity is
+     ``x_mean`` when its surface saturates (``x_surface = 1``); for ``tau_D << t_d``
+     this is ``1 - tau_D / (15 t_d)`` (the parabolic-profile limit). Assumptions: no
+     redistribution of current after a particle saturates, a constant ``D_s``, no
+     kinetic or electrolyte overpotential. It lies between the ``tau`` criterion and the
+     potentiostatic (constant surface concentration) upper bound.
+
+   ``reachable_model`` selects which one is compared with ``reachable_fraction_min``.
+6. **Thresholds** (``None`` = not checked). A sample is accepted when every configured
+   criterion is met; ``reasons`` lists every failed one in words.
+
+Configuration (:data:`DEFAULT_CONFIG`, units in the key names)
+--------------------------------------------------------------
+Physics: ``electrode_porosity`` (0.30), ``kozeny_carman_constant`` (180),
+``kappa0_S_m`` (1.0 S/m, ~1 M LiPF6 in carbonates at 25 C), ``bruggeman_alpha`` (1.5),
+``D_s_cm2_s`` (1e-10 cm^2/s), ``c_rate`` (1.0 1/h), ``reachable_model``
+("galvanostatic" or "tau"), ``d32_source`` ("percentile" or "measured").
+Thresholds: ``d50_um`` ([5.0, 15.0] um, volume-weighted d50), ``span_volume_max`` (1.5),
+``ssa_m2_g`` ([0.05, 1.0] m^2/g), ``reachable_fraction_min`` (0.80),
+``dispersion_index_max`` (2.0), ``kappa_eff_S_m_min`` (None), ``permeability_um2_min``
+(None), ``require_lognormal`` (False: a non-lognormal PSD gives a note, not a
+rejection). The threshold defaults are proposals to be set by the QA owner of each
+material, not values from the seed documents.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .psd import percentile_lognormal
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "specific_surface_area_m2_g",
+    "kozeny_carman_permeability_um2",
+    "bruggeman_conductivity_S_m",
+    "diffusion_time_s",
+    "galvanostatic_utilisation",
+    "reachable_fractions",
+    "acceptance_table",
+]
+
+DEFAULT_CONFIG: dict = {
+    # physics
+    "electrode_porosity": 0.30,
+    "kozeny_carman_constant": 180.0,
+    "kappa0_S_m": 1.0,
+    "bruggeman_alpha": 1.5,
+    "D_s_cm2_s": 1.0e-10,
+    "c_rate": 1.0,
+    "reachable_model": "galvanostatic",
+    "d32_source": "percentile",
+    # thresholds (None = not checked)
+    "d50_um": [5.0, 15.0],
+    "span_volume_max": 1.5,
+    "ssa_m2_g": [0.05, 1.0],
+    "reachable_fraction_min": 0.80,
+    "dispersion_index_max": 2.0,
+    "kappa_eff_S_m_min": None,
+    "permeability_um2_min": None,
+    "require_lognormal": False,
+}
+
+DENSITY_MISSING = "density_g_cm3 missing in samples.tsv"
+
+
+# --------------------------------------------------------------------------- physics
+
+
+def specific_surface_area_m2_g(d32_um, density_g_cm3):
+    """Specific surface area of smooth spheres, ``6 / (rho d32)``.
+
+    Parameters
+    ----------
+    d32_um : float or array_like
+        Sauter mean diameter in micrometres.
+    density_g_cm3 : float or array_like
+        Particle (skeletal) density in g/cm^3.
+
+    Returns
+    -------
+    float or ndarray
+        SSA in m^2/g (the unit factors 1e6 g/m^3 per g/cm^3 and 1e-6 m per um cancel).
+    """
+    return 6.0 / (np.asarray(density_g_cm3, dtype=float) * np.asarray(d32_um, dtype=float))
+
+
+def kozeny_carman_permeability_um2(d32_um, porosity, constant: float = 180.0):
+    """Kozeny-Carman permeability ``eps^3 d32^2 / (constant (1 - eps)^2)``.
+
+    Parameters
+    ----------
+    d32_um : float or array_like
+        Sauter mean diameter in micrometres.
+    porosity : float
+        Electrode porosity ``eps`` (0..1).
+    constant : float
+        180 = Kozeny constant 5 x 36 (sphere specific surface 6 / d32).
+
+    Returns
+    -------
+    float or ndarray
+        Permeability in um^2 (multiply by 1e-12 for m^2).
+    """
+    eps = float(porosity)
+    if not 0.0 < eps < 1.0:
+        raise ValueError(f"porosity must lie in (0, 1), got {eps}")
+    return eps ** 3 * np.asarray(d32_um, dtype=float) ** 2 / (constant * (1.0 - eps) ** 2)
+
+
+def bruggeman_conductivity_S_m(kappa0_S_m: float, porosity: float, alpha: float = 1.5) -> float:
+    """Bruggeman effective ionic conductivity ``kappa0 eps^alpha`` in S/m."""
+    eps = float(porosity)
+    if not 0.0 < eps <= 1.0:
+        raise ValueError(f"porosity must lie in (0, 1], got {eps}")
+    return float(kappa0_S_m) * eps ** float(alpha)
+
+
+def diffusion_time_s(d_um, D_s_cm2_s: float):
+    """Solid-diffusion time ``tau_D = R^2 / D_s`` in seconds, ``R = d / 2``.
+
+    Parameters
+    ----------
+    d_um : float or array_like
+        Particle diameter in micrometres (R in cm = d_um * 1e-4 / 2).
+    D_s_cm2_s : float
+        Solid diffusivity in cm^2/s.
+    """
+    r_cm = np.asarray(d_um, dtype=float) * 0.5e-4
+    return r_cm ** 2 / float(D_s_cm2_s)
+
+
+def _tan_roots(n: int = 5000) -> np.ndarray:
+    k = np.arange(1, n + 1, dtype=float)
+    a = (k + 0.5) * np.pi - 1.0 / ((k + 0.5) * np.pi)
+    for _ in range(8):
+        a = a - (np.sin(a) - a * np.cos(a)) / (a * np.sin(a))
+    return a
+
+
+_ROOTS = _tan_roots()
+_T_GRID = np.logspace(-9, 0, 600)
+
+
+def _surface_g(t: np.ndarray) -> np.ndarray:
+    """``g(T) = 3T + 2 sum (1 - exp(-a_n^2 T)) / a_n^2`` (surface filling per unit beta)."""
+    t = np.asarray(t, dtype=float)
+    a2 = _ROOTS ** 2
+    flat = t.reshape(-1, 1)
+    head = 2 * np.sum(-np.expm1(-a2 * flat) / a2, axis=1)
+    # Terms n > N: a_n ~ (n + 1/2) pi, summed as a midpoint integral from n = N + 1/2,
+    # (2/pi) [(1 - exp(-T Y^2)) / Y + sqrt(pi T) erfc(Y sqrt(T))], Y = (N + 1) pi.
+    # Without it the 5000-term sum misses 4e-5 in g, which matters for T < 1e-6.
+    tt = flat[:, 0]
+    y = (_ROOTS.size + 1) * np.pi
+    tail = (2 / np.pi) * (-np.expm1(-tt * y * y) / y + np.sqrt(np.pi * tt) * special.erfc(y * np.sqrt(tt)))
+    return (3 * tt + head + tail).reshape(t.shape)
+
+
+_G_GRID = _surface_g(_T_GRID)
+
+
+def galvanostatic_utilisation(tau_over_t):
+    """Mean filling of a sphere at constant surface flux when its surface saturates.
+
+    Parameters
+    ----------
+    tau_over_t : float or array_like
+        ``tau_D / t_d`` = (R^2 / D_s) / (3600 / C), dimensionless (>= 0).
+
+    Returns
+    -------
+    float or ndarray
+        Capacity fraction ``3 beta T*`` reached when ``x_surface(T*) = 1``, with
+        ``beta = tau_over_t / 3`` (module docstring, step 5). 1 for ``tau_over_t = 0``;
+        ``~1 - tau_over_t / 15`` when small; ``~(9 pi / 4) / tau_over_t`` when large
+        (semi-infinite limit, surface filling ``2 beta sqrt(T / pi)``).
+    """
+    r = np.asarray(tau_over_t, dtype=float)
+    if np.any(r < 0):
+        raise ValueError("tau_over_t must be >= 0")
+    beta = r / 3.0
+    g_star = 1.0 / np.where(beta > 0, beta, 1.0)  # beta = 0 handled at the end
+    t_star = np.empty_like(g_star)
+    big = g_star >= _G_GRID[-1]  # T* >= 1: exponentials < 2e-9, g = 3T + 1/5
+    t_star[big] = (g_star[big] - 0.2) / 3.0
+    small = g_star <= _G_GRID[0]  # T* <= 1e-9: semi-infinite, g = 2 sqrt(T / pi)
+    t_star[small] = np.pi * g_star[small] ** 2 / 4.0
+    mid = ~big & ~small
+    t_star[mid] = np.exp(np.interp(np.log(g_star[mid]), np.log(_G_GRID), np.log(_T_GRID)))
+    u = np.where(beta > 0, 3.0 * beta * t_star, 1.0)
+    u = np.clip(u, 0.0, 1.0)
+    return float(u) if u.ndim == 0 else u
+
+
+def reachable_fractions(d50_volume_um: float, sigma: float, D_s_cm2_s: float, c_rate: float,
+                        n_nodes: int = 96) -> dict:
+    """Capacity fractions reachable in ``3600 / c_rate`` s over a volume-weighted lognormal.
+
+    Parameters
+    ----------
+    d50_volume_um : float
+        Volume-weighted median diameter, micrometres.
+    sigma : float
+        Lognormal width (sd of ln d), dimensionless; 0 = monodisperse.
+    D_s_cm2_s : float
+        Solid diffusivity, cm^2/s.
+    c_rate : float
+        Discharge rate in 1/h.
+    n_nodes : int
+        Gauss-Hermite nodes of the galvanostatic integral.
+
+    Returns
+    -------
+    dict
+        ``discharge_time_s``, ``d_crit_um`` (diameter whose tau_D equals the discharge
+        time), ``reachable_fraction_tau``, ``reachable_fraction_galvanostatic``.
+    """
+    t_d = 3600.0 / float(c_rate)
+    d_crit = float(2.0 * np.sqrt(D_s_cm2_s * t_d) * 1e4)
+    if not (np.isfinite(d50_volume_um) and np.isfinite(sigma)):
+        return {"discharge_time_s": t_d, "d_crit_um": d_crit,
+                "reachable_fraction_tau": np.nan, "reachable_fraction_galvanostatic": np.nan}
+    if sigma <= 0:
+        f_tau = float(d50_volume_um < d_crit)
+        f_g = galvanostatic_utilisation(diffusion_time_s(d50_volume_um, D_s_cm2_s) / t_d)
+    else:
+        f_tau = float(special.ndtr(np.log(d_crit / d50_volume_um) / sigma))
+        z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+        w = w / w.sum()
+        d = d50_volume_um * np.exp(sigma * z)
+        f_g = float(np.sum(w * galvanostatic_utilisation(diffusion_time_s(d, D_s_cm2_s) / t_d)))
+    return {"discharge_time_s": t_d, "d_crit_um": d_crit,
+            "reachable_fraction_tau": f_tau, "reachable_fraction_galvanostatic": float(f_g)}
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _merge_config(config: dict | None) -> dict:
+    cfg = dict(DEFAULT_CONFIG)
+    if config:
+        unknown = set(config) - set(DEFAULT_CONFIG)
+        if unknown:
+            raise KeyError(f"unknown acceptance config keys {sorted(unknown)}; "
+                           f"known: {sorted(DEFAULT_CONFIG)}")
+        cfg.update(config)
+    if cfg["reachable_model"] not in ("galvanostatic", "tau"):
+        raise ValueError("reachable_model must be 'galvanostatic' or 'tau'")
+    if cfg["d32_source"] not in ("percentile", "measured"):
+        raise ValueError("d32_source must be 'percentile' or 'measured'")
+    return cfg
+
+
+def _range(value):
+    if value is None:
+        return None, None
+    lo, hi = value
+    return (None if lo is None else float(lo)), (None if hi is None else float(hi))
+
+
+def _check_range(reasons, label, value, bounds, fmt, unit):
+    lo, hi = _range(bounds)
+    u = f" {unit}" if unit else ""
+    if lo is not None and value < lo:
+        reasons.append(f"{label} {value:{fmt}}{u} below the {lo:{fmt}}{u} limit")
+    if hi is not None and value > hi:
+        reasons.append(f"{label} {value:{fmt}}{u} above the {hi:{fmt}}{u} limit")
+
+
+def _density_lookup(samples: pd.DataFrame | None) -> dict:
+    if samples is None or "sample" not in samples:
+        return {}
+    if "density_g_cm3" not in samples:
+        return {s: np.nan for s in samples["sample"]}
+    dens = pd.to_numeric(samples["density_g_cm3"], errors="coerce")
+    out = {}
+    for s, v in zip(samples["sample"], dens):
+        out.setdefault(s, float(v))
+    return out
+
+
+def acceptance_table(psd_table: pd.DataFrame, samples: pd.DataFrame | None, config: dict | None = None) -> pd.DataFrame:
+    """Accept or reject each powder batch from its PSD.
+
+    Parameters
+    ----------
+    psd_table : DataFrame
+        Output of :func:`batteryct.psd.psd_table` (needs ``sample``, ``n_particles``,
+        ``d10_volume_um``, ``d50_volume_um``, ``d90_volume_um``, ``span_volume``,
+        ``d32_um``; uses ``dispersion_index``, ``lognormal_ok``, ``ks_pvalue``,
+        ``d32_percentile_rel_error`` and ``warning`` when present).
+    samples : DataFrame or None
+        ``sample`` and ``density_g_cm3`` (g/cm^3; missing / NaN allowed).
+    config : dict or None
+        Overrides of :data:`DEFAULT_CONFIG` (unknown keys raise ``KeyError``).
+
+    Returns
+    -------
+    DataFrame
+        One row per sample with every input and computed value (units in the column
+        names), ``accepted`` (bool), ``reasons`` ("; "-joined failed criteria, or
+        "all criteria met") and ``notes`` (caveats that do not reject).
+    """
+    cfg = _merge_config(config)
+    density = _density_lookup(samples)
+    listed = set(density)
+    eps = float(cfg["electrode_porosity"])
+    kappa_eff = bruggeman_conductivity_S_m(cfg["kappa0_S_m"], eps, cfg["bruggeman_alpha"])
+    rows = []
+    for _, p in psd_table.iterrows():
+        sample = p["sample"]
+        reasons, notes = [], []
+        d10, d50, d90 = (float(p.get(f"d{k}_volume_um", np.nan)) for k in (10, 50, 90))
+        d32_meas = float(p.get("d32_um", np.nan))
+        warning = p.get("warning", "")
+        warning = "" if warning is None or (isinstance(warning, float) and np.isnan(warning)) else str(warning)
+        has_psd = np.isfinite(d10) and np.isfinite(d50) and np.isfinite(d90) and d10 > 0
+        ln = percentile_lognormal(d10, d50, d90) if has_psd else percentile_lognormal(np.nan, np.nan, np.nan)
+        sigma = ln["percentile_sigma"]
+        d32_used = ln["d32_percentile_um"] if cfg["d32_source"] == "percentile" else d32_meas
+        rho = density.get(sample, np.nan)
+        ssa = float(specific_surface_area_m2_g(d32_used, rho)) if np.isfinite(rho) and rho > 0 else np.nan
+        perm = float(kozeny_carman_permeability_um2(d32_used, eps, cfg["kozeny_carman_constant"]))
+        reach = reachable_fractions(d50, sigma, cfg["D_s_cm2_s"], cfg["c_rate"])
+        reach_used = reach[f"reachable_fraction_{cfg['reachable_model']}"]
+        tau = {f"tau_D_d{k}_s": float(diffusion_time_s(v, cfg["D_s_cm2_s"]))
+               for k, v in ((10, d10), (50, d50), (90, d90))}
+        di = float(p.get("dispersion_index", np.nan))
+        lognormal_ok = p.get("lognormal_ok", np.nan)
+        span_v = float(p.get("span_volume", np.nan))
+
+        if not has_psd:
+            reasons.append("no size statistics" + (f" ({warning})" if warning else ""))
+        else:
+            _check_range(reasons, "d50", d50, cfg["d50_um"], ".1f", "µm")
+            if cfg["span_volume_max"] is not None and span_v > cfg["span_volume_max"]:
+                reasons.append(f"volume span {span_v:.2f} above the {cfg['span_volume_max']:.2f} limit")
+            if cfg["ssa_m2_g"] is not None:
+                if np.isfinite(ssa):
+                    _check_range(reasons, "SSA", ssa, cfg["ssa_m2_g"], ".3f", "m²/g")
+                elif sample not in listed:
+                    reasons.append(f"{DENSITY_MISSING} (sample not listed)")
+                else:
+                    reasons.append(DENSITY_MISSING)
+            elif not np.isfinite(ssa):
+                notes.append(f"{DENSITY_MISSING}; SSA not computed")
+            rmin = cfg["reachable_fraction_min"]
+            if rmin is not None and reach_used < rmin:
+                reasons.append(
+                    f"reachable capacity fraction {reach_used:.2f} at {cfg['c_rate']:g}C "
+                    f"({cfg['reachable_model']} model) below the {rmin:.2f} limit")
+            dmax = cfg["dispersion_index_max"]
+            if dmax is not None:
+                if not np.isfinite(di):
+                    reasons.append("dispersion index not available")
+                elif di > dmax:
+                    reasons.append(f"dispersion index {di:.2f} above the {dmax:.2f} limit")
+            kmin = cfg["kappa_eff_S_m_min"]
+            if kmin is not None and kappa_eff < kmin:
+                reasons.append(f"effective ionic conductivity {kappa_eff:.3f} S/m below the {kmin:.3f} S/m limit")
+            pmin = cfg["permeability_um2_min"]
+            if pmin is not None and perm < pmin:
+                reasons.append(f"Kozeny-Carman permeability {perm:.4f} µm² below the {pmin:.4f} µm² limit")
+            if isinstance(lognormal_ok, (bool, np.bool_)) and not lognormal_ok:
+                msg = "PSD not lognormal"
+                if "ks_pvalue" in p and np.isfinite(p["ks_pvalue"]):
+                    msg += f" (KS p = {p['ks_pvalue']:.3g}"
+                    if "d32_percentile_rel_error" in p and np.isfinite(p["d32_percentile_rel_error"]):
+                        msg += f", percentile-route d32 off by {100 * p['d32_percentile_rel_error']:+.1f} %"
+                    msg += ")"
+                if cfg["require_lognormal"]:
+                    reasons.append(msg)
+                else:
+                    notes.append(msg + ": lognormal-based predictions are approximate")
+        rows.append({
+            "sample": sample,
+            "n_particles": p.get("n_particles", np.nan),
+            "density_g_cm3": rho,
+            "d10_volume_um": d10,
+            "d50_volume_um": d50,
+            "d90_volume_um": d90,
+            "span_volume": span_v,
+            "d32_measured_um": d32_meas,
+            **ln,
+            "d32_source": cfg["d32_source"],
+            "d32_used_um": d32_used,
+            "ssa_m2_g": ssa,
+            "electrode_porosity": eps,
+            "kozeny_carman_constant": float(cfg["kozeny_carman_constant"]),
+            "permeability_um2": perm,
+            "permeability_m2": perm * 1e-12,
+            "kappa0_S_m": float(cfg["kappa0_S_m"]),
+            "bruggeman_alpha": float(cfg["bruggeman_alpha"]),
+            "kappa_eff_S_m": kappa_eff,
+            "macmullin_number": float(cfg["kappa0_S_m"]) / kappa_eff,
+            "D_s_cm2_s": float(cfg["D_s_cm2_s"]),
+            "c_rate": float(cfg["c_rate"]),
+            **tau,
+            **reach,
+            "reachable_model": cfg["reachable_model"],
+            "reachable_fraction": reach_used,
+            "dispersion_index": di,
+            "lognormal_ok": lognormal_ok,
+            "accepted": not reasons,
+            "reasons": "; ".join(reasons) if reasons else "all criteria met",
+            "notes": "; ".join(notes),
+        })
+    return pd.DataFrame(rows)

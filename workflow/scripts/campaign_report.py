@@ -1,0 +1,16 @@
+"""Rule campaign_report: all campaign tables and images in one HTML file."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from batteryct import report, runlog
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+tables = {Path(p).stem.replace("_", " "): pd.read_parquet(p) for p in sm.input.tables}
+images = {f"{Path(p).parent.name} / {Path(p).stem}": Path(p) for p in sm.input.previews}
+images.update({f"mosaic {Path(p).stem}": Path(p) for p in sm.input.mosaics})
+page = report.render_html("batteryct campaign report", tables, images)
+Path(sm.output[0]).write_text(page)
+log.info(f"report with {len(tables)} tables and {len(images)} images")
