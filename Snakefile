@@ -12,6 +12,7 @@ include: "workflow/rules/mosaic.smk"
 include: "workflow/rules/recon.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/particles.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/report.smk"
 

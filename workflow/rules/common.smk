@@ -144,6 +144,22 @@ def simulated_scan_keys():
     return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c)]
 
 
+def particle_scan_keys():
+    """Scans whose sample kind is analysed particle by particle (config particles.kinds)."""
+    kinds = set(config["particles"]["kinds"])
+    return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
+
+
+def simulated_particle_scan_keys():
+    return [k for k in particle_scan_keys() if k in set(simulated_scan_keys())]
+
+
+def sample_properties(wildcards=None):
+    """Sample sheet columns the acceptance needs, as plain records."""
+    cols = [c for c in ("sample", "kind", "material", "density_g_cm3") if c in SAMPLES]
+    return [{k: (None if v != v else v) for k, v in rec.items()} for rec in SAMPLES[cols].to_dict("records")]
+
+
 def report_tables():
     tables = ["results/tables/scan_metrics.parquet"]
     if simulated_scan_keys():
@@ -152,6 +168,11 @@ def report_tables():
         tables.append("results/tables/mosaics.parquet")
     if simulated_mosaic_samples():
         tables.append("results/tables/mosaic_validation.parquet")
+    if particle_scan_keys():
+        tables += ["results/tables/powder_summary.parquet", "results/tables/psd.parquet",
+                   "results/tables/acceptance.parquet"]
+    if simulated_particle_scan_keys():
+        tables.append("results/tables/particle_validation.parquet")
     return tables
 
 
@@ -163,4 +184,4 @@ def all_targets():
         targets.append("results/tables/mosaics.parquet")
     if simulated_mosaic_samples():
         targets.append("results/tables/mosaic_validation.parquet")
-    return targets
+    return targets + report_tables()

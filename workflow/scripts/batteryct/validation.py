@@ -113,3 +113,29 @@ def score_mosaic(positions: pd.DataFrame, detected: pd.DataFrame, truth: dict, t
         "median_diameter_truth_um": float(truth_particles["diameter_um"].median()) if n_truth else float("nan"),
         "median_diameter_detected_um": float(detected["diameter_um"].median()) if n_det else float("nan"),
     }
+
+
+def score_particles(particles: pd.DataFrame, voids: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Non-border particle statistics against the virtual scanner's particle list.
+
+    Compared: count of particles not touching the border, volume-weighted d50 and Sauter
+    d32 of equivalent diameters, frequency of void-containing particles (per 100) and net
+    dead volume (%), all over non-border particles.
+    """
+    from .psd import psd_summary
+
+    inner = particles[~particles["touches_border"]] if len(particles) else particles
+    inner_truth = truth[~truth["touches_border"]]
+    out = {"n_particles": int(len(inner)), "n_particles_truth": int(len(inner_truth))}
+    out["count_error"] = out["n_particles"] / out["n_particles_truth"] - 1.0 if len(inner_truth) else float("nan")
+    for name, table in (("", inner), ("_truth", inner_truth)):
+        s = psd_summary(table["equivalent_diameter_um"].to_numpy()) if len(table) else {}
+        out[f"d50_volume_um{name}"] = s.get("d50_volume_um", float("nan"))
+        out[f"d32_um{name}"] = s.get("d32_um", float("nan"))
+    out["void_particles_per_100"] = 100.0 * float((inner["n_internal_voids"] > 0).mean()) if len(inner) else float("nan")
+    out["void_particles_per_100_truth"] = 100.0 * float(inner_truth["has_void"].mean())
+    envelope = inner["envelope_volume_um3"].sum() if len(inner) else float("nan")
+    out["dead_volume_percent"] = 100.0 * inner["internal_void_volume_um3"].sum() / envelope if len(inner) else float("nan")
+    out["dead_volume_percent_truth"] = 100.0 * inner_truth["void_volume_um3"].sum() / (
+        inner_truth["volume_um3"] + inner_truth["void_volume_um3"]).sum()
+    return out

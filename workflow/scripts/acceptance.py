@@ -1,0 +1,14 @@
+"""Rule acceptance: PSD table + sample densities → accept/reject per batch, with reasons."""
+
+import pandas as pd
+
+from batteryct import acceptance, io, runlog
+
+sm = snakemake  # noqa: F821
+log = runlog.configure(sm.log[0])
+psd_rows = pd.read_parquet(sm.input.psd)
+samples = pd.DataFrame.from_records(sm.params.samples)
+table = acceptance.acceptance_table(psd_rows, samples, dict(sm.params.acceptance))
+io.write_table(sm.output.table, table)
+for row in table.itertuples():
+    log.info(f"{row.sample}: {'ACCEPTED' if row.accepted else 'REJECTED'} - {row.reasons}")
