@@ -13,6 +13,7 @@ include: "workflow/rules/recon.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/particles.smk"
+include: "workflow/rules/transport.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/report.smk"
 

@@ -150,6 +150,12 @@ def particle_scan_keys():
     return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
 
 
+def transport_scan_keys():
+    """Scans whose sample kind gets transport metrics (config transport.kinds)."""
+    kinds = set(config["transport"]["kinds"])
+    return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
+
+
 def simulated_particle_scan_keys():
     return [k for k in particle_scan_keys() if k in set(simulated_scan_keys())]
 
@@ -173,6 +179,8 @@ def report_tables():
                    "results/tables/acceptance.parquet"]
     if simulated_particle_scan_keys():
         tables.append("results/tables/particle_validation.parquet")
+    if transport_scan_keys():
+        tables += ["results/tables/transport.parquet"]
     return tables
 
 

@@ -147,3 +147,95 @@ def interval(values, level: float = 0.95) -> tuple[float, float]:
         return float("nan"), float("nan")
     lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+def box_roi(shape, radius_fraction: float) -> tuple[slice, slice, slice]:
+    """The largest axis-aligned box (all z) inside the cylinder of ``radius_fraction`` of the
+    field-of-view radius: transport needs a box, reconstructions are valid in a cylinder."""
+    n_y, n_x = shape[1:]
+    radius = radius_fraction * (min(n_y, n_x) - 1) / 2
+    half = int(np.floor(radius / np.sqrt(2)))
+    cy, cx = n_y // 2, n_x // 2
+    return slice(None), slice(cy - half, cy + half), slice(cx - half, cx + half)
+
+
+def _scalar_metrics(labels, voxel_size_um, p, instances=None, with_details=True, logger=None):
+    """Metrics of one label volume (used for the value and for each uncertainty sample)."""
+    masks = phase_masks(labels)
+    n = labels.size
+    out = {
+        "porosity": float(masks["pore"].sum() / n),
+        "active_fraction": float(masks["active"].sum() / n),
+        "binder_fraction": float(masks["binder"].sum() / n),
+    }
+    solid = masks["active"] | masks["binder"]
+    roi = np.ones(labels.shape, bool)
+    out["specific_surface_area_per_um"] = (
+        metrics.interface_area_um2(solid, voxel_size_um, roi=roi) / (n * voxel_size_um ** 3)
+        if 0 < solid.sum() < n else 0.0)
+    for axis, name in enumerate(AXES):
+        t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_size_um, rtol=p["rtol"])
+        out[f"tortuosity_factor_{name}"] = float(t["tortuosity_factor"])
+        out[f"deff_over_dbulk_{name}"] = float(t["deff_over_dbulk"])
+        if with_details:
+            out[f"percolating_fraction_{name}"] = float(t["percolating_fraction"])
+            out[f"isolated_pore_fraction_{name}"] = float(t["isolated_fraction"])
+            out[f"dead_end_pore_fraction_{name}"] = float(t["dead_end_fraction"])
+        if with_details or name == "z":
+            c = electronic_conductivity(labels, voxel_size_um, axis, p["active_conductivity_S_m"],
+                                        p["binder_conductivity_S_m"], p["contact_resistance_ohm_m2"], instances,
+                                        rtol=p["rtol"])
+            out[f"conductivity_{name}_S_m"] = c["conductivity_S_m"]
+    out["bruggeman_exponent_through_plane"] = bruggeman_exponent(out["tortuosity_factor_z"], out["porosity"])
+    in_plane = [bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")]
+    out["bruggeman_exponent_in_plane"] = float(np.mean(in_plane)) if np.all(np.isfinite(in_plane)) else float("nan")
+    return out
+
+
+def transport_metrics(labels: np.ndarray, voxel_size_um: float, p: dict, posteriors=None, class_codes=None,
+                      logger=None):
+    """Every electrode transport metric of one scan, as (row dict, nodes, throats).
+
+    ``p`` holds the ``transport`` section of the config. Metrics: phase fractions,
+    solid surface area, tortuosity factor along z, y, x by finite volumes (τ = ∞ where the
+    pore phase does not percolate), percolating / isolated / dead-end pore fractions,
+    random-walk tortuosity (percolating pore space, per axis), electronic conductivity
+    with contact resistance, phase-pair interface areas, contact mechanics, the pore
+    network and its effective diffusivity, Bruggeman exponents. With ``posteriors``,
+    ``p["uncertainty_samples"]`` label volumes are drawn (:func:`sample_labels`) and the
+    scalar metrics get ``*_ci_low`` / ``*_ci_high`` (95 %).
+    """
+    from . import network, particles, random_walk
+
+    masks = phase_masks(labels)
+    if not masks["pore"].any():
+        raise ValueError("no pore phase in the volume: transport metrics need pores")
+    instances = None
+    if p["contact_resistance_ohm_m2"] > 0 and masks["active"].any():
+        instances = particles.split_particles(labels, voxel_size_um, solid_labels=(LABEL_SOLID,),
+                                              min_radius_um=p["particle_min_radius_um"])
+    row = _scalar_metrics(labels, voxel_size_um, p, instances, logger=logger)
+    areas = interface_areas_um2(labels, voxel_size_um)
+    volume_um3 = labels.size * voxel_size_um ** 3
+    row.update(areas)
+    row.update({k.replace("_area_um2", "_area_per_um"): v / volume_um3 for k, v in areas.items()})
+    row.update(contact_mechanics(areas["active_binder_area_um2"], p["adhesion_energy_J_m2"], p["shear_strength_Pa"]))
+    rw = random_walk.random_walk_tortuosity(masks["pore"], voxel_size_um, n_walkers=p["random_walk_walkers"],
+                                            n_steps=p["random_walk_steps"], seed=p["seed"])
+    for name in AXES:
+        row[f"random_walk_tortuosity_factor_{name}"] = float(rw["tortuosity_factor"][AXES.index(name)]) \
+            if np.ndim(rw["tortuosity_factor"]) else float(rw["tortuosity_factor"])
+    nodes, throats = network.extract_network(masks["pore"], voxel_size_um)
+    net = network.network_effective_diffusivity(nodes, throats, axis=0, porosity=row["porosity"])
+    row.update({"network_n_pores": int(len(nodes)), "network_n_throats": int(len(throats)),
+                "network_deff_over_dbulk_z": float(net["deff_over_dbulk"]),
+                "network_tortuosity_factor_z": float(net["tortuosity_factor"]),
+                "network_to_voxel_deff_ratio_z": float(net["deff_over_dbulk"] / row["deff_over_dbulk_z"])
+                if row["deff_over_dbulk_z"] > 0 else float("nan")})
+    if posteriors is not None and p["uncertainty_samples"] > 0:
+        samples = sample_labels(posteriors, class_codes, p["uncertainty_samples"], p["seed"])
+        values = [_scalar_metrics(s, voxel_size_um, p, None, with_details=False) for s in samples]
+        for key in values[0]:
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = interval([v[key] for v in values])
+        row["uncertainty_samples"] = len(samples)
+    return row, nodes, throats

@@ -63,8 +63,9 @@ multigrid written in numba:
   fluxes are float64, so the true residual reaches 1e-10 and below;
 * dot products are sums of per-z-slab partial sums added in a fixed order, and every
   kernel writes only to its own slab(s), so the result is bit-identical for any number
-  of numba threads. Levels below 2^18 cells run on one thread (fork/join would cost
-  more than the work).
+  of numba threads. Grids below 2^20 cells (the whole solve for images below ~100^3,
+  the coarse levels otherwise) run on one thread: there the fork/join of a parallel
+  kernel costs more than the work, badly so when the cores are shared.
 
 Convergence is measured by the relative residual ``||b - A x|| / ||b||``; on porous
 images ``rtol = 1e-6`` (the default) gave ``D_eff`` within about 1e-5 relative of the
@@ -82,9 +83,11 @@ the coarse levels (about 1/7 of that): about ``55 n`` bytes for ``n`` voxels (pe
 of the whole process at 256^3: 1.09 GB); the connected-component labelling needs
 ``4 n`` bytes (uint32 labels) plus ``8 n`` transiently, before the solve.
 
-Threads: the kernels use ``numba.get_num_threads()`` threads. On a machine whose cores
-are busy with other work, one thread can be faster than two (every kernel ends with a
-join that waits for the slowest thread); set ``NUMBA_NUM_THREADS=1`` there.
+Threads: the stencil kernels (smoothing, residual, restriction, prolongation, face
+building) use ``numba.get_num_threads()`` threads; the light vector kernels are serial.
+On a machine whose cores are busy with other work, one thread can be faster than two
+(every parallel kernel ends with a join that waits for the slowest thread); set
+``NUMBA_NUM_THREADS=1`` there. The numbers do not change.
 
 References
 ----------
@@ -117,7 +120,7 @@ __all__ = [
 ]
 
 _DEFAULT_RTOL = 1e-6
-_PARALLEL_MIN_CELLS = 1 << 18  # levels below 64^3 cells run on one thread
+_PARALLEL_MIN_CELLS = 1 << 20  # grids below 2^20 cells (~100^3) run on one thread
 
 
 # --------------------------------------------------------------------------------------
@@ -225,52 +228,64 @@ def pore_connectivity(mask: np.ndarray, axis: int = 0) -> dict:
 # --------------------------------------------------------------------------------------
 # Face conductances
 # --------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _face(k, use, a, b, geo):  # pragma: no cover - numba
+    """Conductance of the face between flat cells a and b (both must be in ``use``)."""
+    if use[a] and use[b]:
+        ka = np.float64(k[a])
+        kb = np.float64(k[b])
+        return 2.0 * ka * kb / (ka + kb) * geo
+    return 0.0
+
+
 @njit(parallel=True, cache=True)
 def _build_faces(k, use, cz, cy, cx, flow_axis, gz, gy, gx):  # pragma: no cover - numba
-    """Face conductances (harmonic mean x area / length) among voxels with ``use``."""
-    nz, ny, nx = k.shape
-    # z faces (index f between cells f - 1 and f; 0 and nz are the boundary planes)
+    """Face conductances (harmonic mean x area / length) among voxels with ``use``.
+
+    ``k`` and ``use`` are flat (C order); one parallel loop over z planes fills the z
+    faces of plane ``f`` and the y and x faces of slab ``f`` (one gufunc: compiles
+    faster than three).
+    """
+    nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
+    syx = ny * nx
     for f in prange(nz + 1):
+        # z faces: index f between cells f - 1 and f; 0 and nz are the boundary planes
         for y in range(ny):
             for x in range(nx):
                 g = 0.0
                 if f == 0 or f == nz:
-                    if flow_axis == 0:
-                        c = 0 if f == 0 else nz - 1
-                        if use[c, y, x]:
-                            g = 2.0 * np.float64(k[c, y, x]) * cz
-                elif use[f - 1, y, x] and use[f, y, x]:
-                    a = np.float64(k[f - 1, y, x])
-                    b = np.float64(k[f, y, x])
-                    g = 2.0 * a * b / (a + b) * cz
+                    c = (0 if f == 0 else nz - 1) * syx + y * nx + x
+                    if flow_axis == 0 and use[c]:
+                        g = 2.0 * np.float64(k[c]) * cz
+                else:
+                    c = f * syx + y * nx + x
+                    g = _face(k, use, c - syx, c, cz)
                 gz[f, y, x] = g
-    for z in prange(nz):
-        for f in range(ny + 1):
+        if f == nz:
+            continue
+        z = f
+        for yf in range(ny + 1):
             for x in range(nx):
                 g = 0.0
-                if f == 0 or f == ny:
-                    if flow_axis == 1:
-                        c = 0 if f == 0 else ny - 1
-                        if use[z, c, x]:
-                            g = 2.0 * np.float64(k[z, c, x]) * cy
-                elif use[z, f - 1, x] and use[z, f, x]:
-                    a = np.float64(k[z, f - 1, x])
-                    b = np.float64(k[z, f, x])
-                    g = 2.0 * a * b / (a + b) * cy
-                gy[z, f, x] = g
+                if yf == 0 or yf == ny:
+                    c = z * syx + (0 if yf == 0 else ny - 1) * nx + x
+                    if flow_axis == 1 and use[c]:
+                        g = 2.0 * np.float64(k[c]) * cy
+                else:
+                    c = z * syx + yf * nx + x
+                    g = _face(k, use, c - nx, c, cy)
+                gy[z, yf, x] = g
         for y in range(ny):
-            for f in range(nx + 1):
+            for xf in range(nx + 1):
                 g = 0.0
-                if f == 0 or f == nx:
-                    if flow_axis == 2:
-                        c = 0 if f == 0 else nx - 1
-                        if use[z, y, c]:
-                            g = 2.0 * np.float64(k[z, y, c]) * cx
-                elif use[z, y, f - 1] and use[z, y, f]:
-                    a = np.float64(k[z, y, f - 1])
-                    b = np.float64(k[z, y, f])
-                    g = 2.0 * a * b / (a + b) * cx
-                gx[z, y, f] = g
+                if xf == 0 or xf == nx:
+                    c = z * syx + y * nx + (0 if xf == 0 else nx - 1)
+                    if flow_axis == 2 and use[c]:
+                        g = 2.0 * np.float64(k[c]) * cx
+                else:
+                    c = z * syx + y * nx + xf
+                    g = _face(k, use, c - 1, c, cx)
+                gx[z, y, xf] = g
 
 
 _K_MIN, _K_MAX = 1e-30, 1e30  # positive conductivities must fit float32's normal range
@@ -350,8 +365,8 @@ def _faces(k, axis, h, face_multiplier, use_mask):
     gz = np.empty((nz + 1, ny, nx), np.float32)
     gy = np.empty((nz, ny + 1, nx), np.float32)
     gx = np.empty((nz, ny, nx + 1), np.float32)
-    _build_faces(k32, use.view(np.uint8), hy * hx / hz, hz * hx / hy, hz * hy / hx, axis,
-                 gz, gy, gx)
+    _build_faces(k32.reshape(-1), use.view(np.uint8).reshape(-1), hy * hx / hz, hz * hx / hy,
+                 hz * hy / hx, axis, gz, gy, gx)
     del k32
     if face_multiplier is not None:
         if len(face_multiplier) != 3:
@@ -371,8 +386,10 @@ def _faces(k, axis, h, face_multiplier, use_mask):
 # Numba kernels. Vectors are padded with one zero layer on every side, shape
 # (nz + 2, ny + 2, nx + 2); the halo is never written, so it stays 0 and the stencil
 # needs no branches (a Dirichlet face sees a zero neighbour: homogeneous operator).
-# Every kernel loops over z slabs with prange and writes only to its own slab(s);
-# reductions are per-slab partial sums added afterwards in a fixed order.
+# Every kernel loops over z slabs (prange in the stencil kernels) and writes only to its
+# own slab(s); reductions are per-slab partial sums added afterwards in a fixed order.
+# The light vector kernels (dots, axpys) are serial: memory-bound, and a parallel numba
+# function costs several seconds of compilation per type signature.
 # --------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _row_dot(a, b, n):  # pragma: no cover - numba
@@ -427,31 +444,12 @@ def _apply(gz, gy, gx, u, out, partial):  # pragma: no cover - numba
 
 
 @njit(parallel=True, cache=True)
-def _gs_first(gz, gy, gx, r, u):  # pragma: no cover - numba
-    """First red half-sweep from a zero guess: u = r / d on red cells, 0 on black."""
-    nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
-    for z in prange(nz):
-        for y in range(ny):
-            ro = r[z + 1, y + 1]
-            uo = u[z + 1, y + 1]
-            gzm = gz[z, y]
-            gzp = gz[z + 1, y]
-            gys = gy[z, y]
-            gyn = gy[z, y + 1]
-            gxr = gx[z, y]
-            x0 = (z + y) & 1
-            for x in range(nx):
-                d = gzm[x] + gzp[x] + gys[x] + gyn[x] + gxr[x] + gxr[x + 1]
-                v = ro[x + 1] / d if d > 0 else 0.0
-                uo[x + 1] = v if (x & 1) == x0 else 0.0
-
-
-@njit(parallel=True, cache=True)
-def _gs_color(gz, gy, gx, r, u, color):  # pragma: no cover - numba
+def _gs_color(gz, gy, gx, r, u, color, first):  # pragma: no cover - numba
     """Gauss-Seidel half-sweep on the cells with (z + y + x) % 2 == color.
 
     The Jacobi update of a whole row is computed into a buffer (vectorisable; the
     other colour is not modified) and only the cells of ``color`` are copied back.
+    ``first``: start from u = 0 (u = r / d on ``color``, 0 elsewhere; u is overwritten).
     """
     nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
     for z in prange(nz):
@@ -468,6 +466,13 @@ def _gs_color(gz, gy, gx, r, u, color):  # pragma: no cover - numba
             gys = gy[z, y]
             gyn = gy[z, y + 1]
             gxr = gx[z, y]
+            x0 = (z + y + color) & 1
+            if first:
+                for x in range(nx):
+                    d = gzm[x] + gzp[x] + gys[x] + gyn[x] + gxr[x] + gxr[x + 1]
+                    v = ro[x + 1] / d if d > 0 else 0.0
+                    uc[x + 1] = v if (x & 1) == x0 else 0.0
+                continue
             for x in range(nx):
                 a = gzm[x]
                 b = gzp[x]
@@ -479,8 +484,35 @@ def _gs_color(gz, gy, gx, r, u, color):  # pragma: no cover - numba
                 num = (ro[x + 1] + a * um[x + 1] + b * up[x + 1] + c * us[x + 1]
                        + e * un[x + 1] + f * uc[x] + g * uc[x + 2])
                 buf[x] = num / d if d > 0 else uc[x + 1]
-            for x in range((z + y + color) & 1, nx, 2):
+            for x in range(x0, nx, 2):
                 uc[x + 1] = buf[x]
+
+
+@njit(cache=True)
+def _residual64(gz, gy, gx, x, r):  # pragma: no cover - numba
+    """r = -A x on the interior (float64, serial: used twice per solve)."""
+    nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
+    for z in range(nz):
+        for y in range(ny):
+            um = x[z, y + 1]
+            uc = x[z + 1, y + 1]
+            up = x[z + 2, y + 1]
+            us = x[z + 1, y]
+            un = x[z + 1, y + 2]
+            o = r[z + 1, y + 1]
+            gzm = gz[z, y]
+            gzp = gz[z + 1, y]
+            gys = gy[z, y]
+            gyn = gy[z, y + 1]
+            gxr = gx[z, y]
+            for i in range(nx):
+                c = uc[i + 1]
+                o[i + 1] = -(np.float64(gzm[i]) * (c - um[i + 1])
+                             + np.float64(gzp[i]) * (c - up[i + 1])
+                             + np.float64(gys[i]) * (c - us[i + 1])
+                             + np.float64(gyn[i]) * (c - un[i + 1])
+                             + np.float64(gxr[i]) * (c - uc[i])
+                             + np.float64(gxr[i + 1]) * (c - uc[i + 2]))
 
 
 @njit(parallel=True, cache=True)
@@ -552,12 +584,15 @@ def _coarsen_faces(gz, gy, gx, cgz, cgy, cgx, fz, fy, fx):  # pragma: no cover -
                     for x in range(fx * xc, min(fx * xc + fx, nx)):
                         s += gz[f, y, x]
                 cgz[zc, yc, xc] = s
-    for zc in prange(cnz):
+        if zc == cnz:
+            continue
+        z0 = fz * zc
+        z1 = min(z0 + fz, nz)
         for yc in range(cny + 1):
             f = min(fy * yc, ny)
             for xc in range(cnx):
                 s = 0.0
-                for z in range(fz * zc, min(fz * zc + fz, nz)):
+                for z in range(z0, z1):
                     for x in range(fx * xc, min(fx * xc + fx, nx)):
                         s += gy[z, f, x]
                 cgy[zc, yc, xc] = s
@@ -565,16 +600,16 @@ def _coarsen_faces(gz, gy, gx, cgz, cgy, cgx, fz, fy, fx):  # pragma: no cover -
             for xc in range(cnx + 1):
                 f = min(fx * xc, nx)
                 s = 0.0
-                for z in range(fz * zc, min(fz * zc + fz, nz)):
+                for z in range(z0, z1):
                     for y in range(fy * yc, min(fy * yc + fy, ny)):
                         s += gx[z, y, f]
                 cgx[zc, yc, xc] = s
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _active_from_faces(gz, gy, gx, active):  # pragma: no cover - numba
     nz, ny, nx = active.shape
-    for z in prange(nz):
+    for z in range(nz):
         for y in range(ny):
             for x in range(nx):
                 d = (gz[z, y, x] + gz[z + 1, y, x] + gy[z, y, x] + gy[z, y + 1, x]
@@ -582,20 +617,20 @@ def _active_from_faces(gz, gy, gx, active):  # pragma: no cover - numba
                 active[z, y, x] = 1 if d > 0 else 0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _dot(a, b, partial):  # pragma: no cover - numba
     """partial[z] = sum over slab z of a * b (padded arrays, all slabs)."""
-    for z in prange(a.shape[0]):
+    for z in range(a.shape[0]):
         s = 0.0
         for y in range(a.shape[1]):
             s += _row_dot(a[z, y], b[z, y], a.shape[2])
         partial[z] = s
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _dot2(a, b, c, p1, p2):  # pragma: no cover - numba
     """p1 = a . b, p2 = a . c (per slab)."""
-    for z in prange(a.shape[0]):
+    for z in range(a.shape[0]):
         s1 = 0.0
         s2 = 0.0
         for y in range(a.shape[1]):
@@ -606,26 +641,29 @@ def _dot2(a, b, c, p1, p2):  # pragma: no cover - numba
 
 
 @njit(parallel=True, cache=True)
-def _update_xr(x, r, p, q, alpha, partial):  # pragma: no cover - numba
-    """x += alpha p; r -= alpha q; partial = r . r."""
+def _update_xr(x, r, r32, p, q, alpha, partial):  # pragma: no cover - numba
+    """x += alpha p; r -= alpha q; r32 = float32(r); partial = r . r."""
     for z in prange(x.shape[0]):
         s = 0.0
         for y in range(x.shape[1]):
             xo = x[z, y]
             ro = r[z, y]
+            r3 = r32[z, y]
             po = p[z, y]
             qo = q[z, y]
             for i in range(x.shape[2]):
                 xo[i] += alpha * po[i]
-                ro[i] -= alpha * qo[i]
+                v = ro[i] - alpha * qo[i]
+                ro[i] = v
+                r3[i] = v
             s += _row_dot(ro, ro, x.shape[2])
         partial[z] = s
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _xpby_dot(p, zv, beta, r, partial):  # pragma: no cover - numba
     """p = z + beta p (computed in float64, stored in p's type); partial = p . r."""
-    for z in prange(p.shape[0]):
+    for z in range(p.shape[0]):
         s = 0.0
         for y in range(p.shape[1]):
             po = p[z, y]
@@ -636,10 +674,10 @@ def _xpby_dot(p, zv, beta, r, partial):  # pragma: no cover - numba
         partial[z] = s
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _sub_scaled(out, r, w, c, partial):  # pragma: no cover - numba
     """out = r - c w; partial = out . out."""
-    for z in prange(out.shape[0]):
+    for z in range(out.shape[0]):
         s = 0.0
         for y in range(out.shape[1]):
             oo = out[z, y]
@@ -651,10 +689,10 @@ def _sub_scaled(out, r, w, c, partial):  # pragma: no cover - numba
         partial[z] = s
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _lincomb(v, d, a, b):  # pragma: no cover - numba
     """v = a v + b d."""
-    for z in prange(v.shape[0]):
+    for z in range(v.shape[0]):
         for y in range(v.shape[1]):
             vo = v[z, y]
             do = d[z, y]
@@ -694,7 +732,7 @@ class _Level:
         self.r2 = np.zeros(pshape, np.float32)
         self.v = np.zeros(pshape, np.float32)  # K-cycle iterates; the solution ends in v
         self.d = np.zeros(pshape, np.float32)
-        self.w = np.zeros(pshape, np.float32)
+        self.w = np.zeros(pshape)  # A v, A d: float64 like the outer q (one _apply type)
 
     def setup_direct(self):
         """Dense Cholesky factor of the (small) operator on this level's active cells.
@@ -744,7 +782,6 @@ class _Hierarchy:
     def __init__(self, gz, gy, gx, voxel_size=(1.0, 1.0, 1.0), coarse_cells=1024,
                  smoothing_steps=1, kcycle_tol=0.25):
         self.smoothing_steps = int(smoothing_steps)
-        self.r32 = None
         self.kcycle_tol = float(kcycle_tol)
         levels = [_Level(gz, gy, gx)]
         h = list(voxel_size)
@@ -780,24 +817,21 @@ class _Hierarchy:
     def n_levels(self) -> int:
         return len(self.levels)
 
-    def apply(self, r, z):
-        """z ~= A^-1 r on the finest level (r float64 padded, z float32 padded).
+    def apply(self, r32, z):
+        """z ~= A^-1 r on the finest level (r32, z: float32, padded).
 
         Levels smaller than ``_PARALLEL_MIN_CELLS`` run on one numba thread: there the
         fork/join cost exceeds the work, badly so on a loaded machine. The results do
         not depend on the thread count, so this only changes the speed.
         """
         if len(self.levels) == 1:
-            self.levels[0].solve_direct(r, z)
+            self.levels[0].solve_direct(r32, z)
             return
         threads = numba.get_num_threads()
         for lev in self.levels:
             lev.threads = threads if lev.n_cells >= _PARALLEL_MIN_CELLS else 1
-        if self.r32 is None:
-            self.r32 = np.zeros(r.shape, np.float32)
-        np.copyto(self.r32, r, casting="same_kind")  # the whole cycle runs in float32
         try:
-            self._cycle(0, self.r32, z)
+            self._cycle(0, r32, z)
         finally:
             numba.set_num_threads(threads)
 
@@ -806,19 +840,19 @@ class _Hierarchy:
         lev = self.levels[i]
         g = (lev.gz, lev.gy, lev.gx)
         numba.set_num_threads(lev.threads)
-        _gs_first(*g, r, u)  # red from u = 0
-        _gs_color(*g, r, u, 1)
+        _gs_color(*g, r, u, 0, True)  # red from u = 0
+        _gs_color(*g, r, u, 1, False)
         for _ in range(self.smoothing_steps - 1):
-            _gs_color(*g, r, u, 0)
-            _gs_color(*g, r, u, 1)
+            _gs_color(*g, r, u, 0, False)
+            _gs_color(*g, r, u, 1, False)
         nxt = self.levels[i + 1]
         _restrict_residual(*g, r, u, nxt.r, *lev.shifts)
         self._coarse(i + 1)
         numba.set_num_threads(lev.threads)
         _prolong_add(lev.active, nxt.v, u, *lev.shifts)
         for _ in range(self.smoothing_steps):
-            _gs_color(*g, r, u, 1)
-            _gs_color(*g, r, u, 0)
+            _gs_color(*g, r, u, 1, False)
+            _gs_color(*g, r, u, 0, False)
 
     def _coarse(self, i):
         """Approximate solve of level i's system (rhs lev.r, solution in lev.v)."""
@@ -958,18 +992,35 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
     # direction is rounded, not the consistency of x and r.
     p = np.zeros(pshape, np.float32)
     z = np.zeros(pshape, np.float32)
+    r32 = np.zeros(pshape, np.float32)  # float32 copy of r: the preconditioner's input
     p1, p2 = fine.partial, fine.partial2
 
     def true_residual():
-        _apply(gz, gy, gx, x, q, p1)
-        np.negative(q, out=r)
+        _residual64(gz, gy, gx, x, r)
         sl = [slice(1, -1)] * 3
         sl[axis] = 1
         r[tuple(sl)] += b_in
+        np.copyto(r32, r, casting="same_kind")
         _dot(r, r, p1)
         return math.sqrt(_psum(p1))
 
-    target = rtol * bnorm
+    threads = numba.get_num_threads()
+    if fine.n_cells < _PARALLEL_MIN_CELLS:
+        numba.set_num_threads(1)
+    try:
+        x, it, rnorm = _fcg(hier, gz, gy, gx, x, r, q, p, z, r32, rtol * bnorm, maxiter,
+                            true_residual)
+    finally:
+        numba.set_num_threads(threads)
+    del p, z, r32
+    rel = rnorm / bnorm if bnorm > 0 else 0.0
+    times["solve"] = time.perf_counter() - t0
+    return x, it, rel, hier.n_levels
+
+
+def _fcg(hier, gz, gy, gx, x, r, q, p, z, r32, target, maxiter, true_residual):
+    """FCG(1) iterations with restarts from the true residual; returns (x, it, ||r||)."""
+    p1, p2 = hier.levels[0].partial, hier.levels[0].partial2
     rnorm = true_residual()
     it = 0
     restarts = 0
@@ -977,7 +1028,7 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
         first = True
         pq = 1.0
         while rnorm > target and it < maxiter:
-            hier.apply(r, z)
+            hier.apply(r32, z)
             if first:
                 np.copyto(p, z)
                 _dot(p, r, p2)
@@ -990,7 +1041,7 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
             pq = _psum(p1)
             if not pq > 0.0:
                 break
-            _update_xr(x, r, p, q, pr / pq, p1)  # alpha = p.r / p.q (exact line search)
+            _update_xr(x, r, r32, p, q, pr / pq, p1)  # alpha = p.r / p.q (exact line search)
             rnorm = math.sqrt(_psum(p1))
             it += 1
         # The recursively updated residual can drift from b - A x in the last digits:
@@ -999,10 +1050,7 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
         if rnorm <= target or it >= maxiter or restarts >= 3:
             break
         restarts += 1
-    del p, z
-    rel = rnorm / bnorm if bnorm > 0 else 0.0
-    times["solve"] = time.perf_counter() - t0
-    return x, it, rel, hier.n_levels
+    return x, it, rnorm
 
 
 def _effective(field_k, axis, h, reference, rtol, maxiter, return_potential, face_multiplier,
@@ -1089,7 +1137,8 @@ def effective_conductivity(
     conductivity_field : ndarray, (z, y, x)
         Per-voxel conductivity ``k >= 0`` in any unit (0 = insulating), e.g. 1.0 for
         active material and 10.0 for carbon-binder; a boolean array means ``k = 1``.
-        Integer, float32 and float64 arrays are used without a float copy.
+        Positive values must lie in [1e-30, 1e30]; the faces are computed from a
+        float32 copy (none for float32 input), harmonic means in float64.
     axis : int
         Transport axis (0 = z = through-plane); ``c = 1`` on its first plane, ``c = 0``
         on its last plane, no flux elsewhere.
@@ -1127,6 +1176,8 @@ def effective_conductivity(
         raise ValueError("reference_conductivity must be positive and finite")
     if not rtol > 0:
         raise ValueError("rtol must be positive")
+    if int(smoothing_steps) < 1 or int(coarse_cells) < 1:
+        raise ValueError("smoothing_steps and coarse_cells must be >= 1")
     return _effective(k, axis, h, reference_conductivity, float(rtol), int(maxiter),
                       return_potential, face_multiplier, int(coarse_cells),
                       int(smoothing_steps))
@@ -1173,8 +1224,13 @@ def tortuosity(
         ``deff_over_dbulk`` : ``D_eff / D_bulk`` (0 when not percolating).
         ``tortuosity_factor`` : ``eps / (D_eff / D_bulk)``, ``inf`` when not percolating.
         ``tortuosity_factor_percolating`` : the same with the percolating fraction.
-        ``iterations``, ``converged``, ``residual``, ``flux_imbalance``, ``n_levels``,
-        ``time_s``, ``axis``, ``voxel_size_um``.
+        ``iterations``, ``converged``, ``residual``, ``n_levels``, ``time_s``, ``axis``,
+        ``voxel_size_um`` : as in :class:`ConductivityResult`.
+        ``flux_in``, ``flux_out`` : total flux through the inlet / outlet face for
+        ``D_bulk = 1`` and a unit concentration difference, in um (multiply by
+        ``D_bulk`` and the concentration difference for physical units);
+        ``flux_imbalance`` : their relative difference.
+        ``potential`` : the concentration field (float64) or None.
     """
     mask = _check_volume(pore_mask, "pore_mask")
     if mask.dtype != np.bool_:
@@ -1188,8 +1244,10 @@ def tortuosity(
     t_conn = time.perf_counter() - t0
     eps = conn["porosity"]
     eps_perc = conn["percolating_fraction"]
-    res = _effective(conn["percolating_mask"], axis, h, 1.0, float(rtol), int(maxiter), return_potential,
-                     None, 1024, 1, conn=conn)
+    if not rtol > 0:
+        raise ValueError("rtol must be positive")
+    res = _effective(conn["percolating_mask"], axis, h, 1.0, float(rtol), int(maxiter),
+                     return_potential, None, 1024, 1, conn=conn)
     res.time_s["connectivity"] = t_conn
     res.time_s["total"] += t_conn
     d = res.deff_relative
