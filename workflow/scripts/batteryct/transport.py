@@ -56,14 +56,14 @@ multigrid written in numba:
 * K-cycle (Notay & Vassilevski 2008): the coarse problem of every level is solved by
   up to two FCG steps preconditioned by the next level, which keeps unsmoothed
   aggregation from degrading with the number of levels; the coarsest level (at most
-  ``coarse_cells`` cells) is solved with a dense Cholesky factorisation;
+  ``coarse_cells`` cells) is solved with a sparse LU factorisation (SuperLU);
 * precision: face conductances, search directions and everything inside the
   preconditioner are float32 (memory and bandwidth); the potential, the residual,
   ``A p`` (computed in float64 from the stored values), all dot products and the
   fluxes are float64, so the true residual reaches 1e-10 and below;
 * dot products are sums of per-z-slab partial sums added in a fixed order, and every
   kernel writes only to its own slab(s), so the result is bit-identical for any number
-  of numba threads. Grids below 2^20 cells (the whole solve for images below ~100^3,
+  of numba threads. Grids below 2^22 cells (the whole solve for images below ~160^3,
   the coarse levels otherwise) run on one thread: there the fork/join of a parallel
   kernel costs more than the work, badly so when the cores are shared.
 
@@ -76,9 +76,11 @@ as the contrast grows, because geometric aggregation ignores the conductivity wh
 forms aggregates: on a 40^3 field with contrasts 10, 100, 1000, 13, 31, 78 iterations
 to 1e-6 (``D_eff`` error 3e-6, 6e-5, 1e-4) and 24, 63, 190 to 1e-10.
 
-Cost (benchmarks/bench_tortuosity.py, 256^3, porosity 0.41, 12 iterations): 4.9 s of
-CPU with one thread, 3.4 s wall with two threads. Peak memory of the solve: three
-float32 and three float64 padded vectors, three float32 face arrays, a uint8 mask and
+Cost (benchmarks/bench_tortuosity.py, 256^3, porosity 0.41, 12 iterations): 4.3-5.7 s
+of CPU in all (connectivity, faces, hierarchy, solve); wall 4.3 s with two threads,
+5.8 s with one, measured on two cores shared with other jobs (load average about 4;
+up to 15 s when the load was 5). Peak memory of the solve: three float32 and three
+float64 padded vectors, three float32 face arrays, a uint8 mask and
 the coarse levels (about 1/7 of that): about ``55 n`` bytes for ``n`` voxels (peak RSS
 of the whole process at 256^3: 1.09 GB); the connected-component labelling needs
 ``4 n`` bytes (uint32 labels) plus ``8 n`` transiently, before the solve.
@@ -108,7 +110,8 @@ from dataclasses import dataclass, field
 import cc3d
 import numba
 import numpy as np
-import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
 from numba import njit, prange
 
 __all__ = [
@@ -120,7 +123,7 @@ __all__ = [
 ]
 
 _DEFAULT_RTOL = 1e-6
-_PARALLEL_MIN_CELLS = 1 << 20  # grids below 2^20 cells (~100^3) run on one thread
+_PARALLEL_MIN_CELLS = 1 << 22  # grids below 2^22 cells (~160^3) run on one thread
 
 
 # --------------------------------------------------------------------------------------
@@ -724,7 +727,7 @@ class _Level:
         self.partial2 = np.zeros(self.shape[0] + 2)
         self.shifts = None  # coarsening shifts to the next level (1 = pairs, 0 = none)
         self.threads = 1  # numba threads used on this level
-        self.chol = None
+        self.lu = None
 
     def alloc_work(self):
         pshape = tuple(n + 2 for n in self.shape)
@@ -735,11 +738,10 @@ class _Level:
         self.w = np.zeros(pshape)  # A v, A d: float64 like the outer q (one _apply type)
 
     def setup_direct(self):
-        """Dense Cholesky factor of the (small) operator on this level's active cells.
+        """Sparse LU factorisation (SuperLU, single-threaded) of this level's operator.
 
-        Memory and time are O(n_active^2) and O(n_active^3); only used when
-        ``n_active <= coarse_cells`` or on the coarsest level (``prod(shape) <=
-        coarse_cells``).
+        Used on the coarsest level (``prod(shape) <= coarse_cells``) or when a level has
+        at most ``coarse_cells`` active cells.
         """
         idx = np.flatnonzero(self.active.reshape(-1))
         n = idx.size
@@ -749,11 +751,10 @@ class _Level:
             return
         z, y, x = self.direct_cells
         gz, gy, gx = self.gz, self.gy, self.gx
-        a = np.zeros((n, n))
         diag = (gz[z, y, x].astype(np.float64) + gz[z + 1, y, x] + gy[z, y, x] + gy[z, y + 1, x]
                 + gx[z, y, x] + gx[z, y, x + 1])
-        rows = np.arange(n)
-        a[rows, rows] = diag
+        cells = np.arange(n)
+        rows, cols, vals = [cells], [cells], [diag]
         nz, ny, nx = self.shape
         # Off-diagonals: the face towards the +1 neighbour along each axis (a positive
         # interior face implies that both cells are active).
@@ -761,19 +762,22 @@ class _Level:
                                        (gy[z, y + 1, x], y, ny, nx),
                                        (gx[z, y, x + 1], x, nx, 1)):
             sel = (coord + 1 < size) & (g > 0)
-            i = rows[sel]
+            i = cells[sel]
             j = np.searchsorted(idx, idx[sel] + stride)
-            a[i, j] -= g[sel]
-            a[j, i] -= g[sel]
-        self.chol = scipy.linalg.cho_factor(a, lower=True, check_finite=False)
+            gs = -g[sel].astype(np.float64)
+            rows += [i, j]
+            cols += [j, i]
+            vals += [gs, gs]
+        a = scipy.sparse.csc_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        self.lu = scipy.sparse.linalg.splu(a)
 
     def solve_direct(self, r, out):
         """out (padded) = A^-1 r (padded) on the active cells, 0 elsewhere."""
         out.fill(0.0)
-        if self.chol is None:
+        if self.lu is None:
             return
-        rhs = r[self.direct_padded].astype(np.float64)
-        out[self.direct_padded] = scipy.linalg.cho_solve(self.chol, rhs, check_finite=False)
+        out[self.direct_padded] = self.lu.solve(r[self.direct_padded].astype(np.float64))
 
 
 class _Hierarchy:
