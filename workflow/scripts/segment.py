@@ -15,9 +15,11 @@ p = dict(sm.params.segment)
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     volume, attrs = io.read_volume(sm.input.volume, "volume")
     voxel_um3 = attrs["voxel_size_um"] ** 3
-    labels, info = segment.segment_volume(
+    multiphase = scan["kind"] == "electrode"
+    result = segment.segment_volume(
         volume,
-        n_solid_phases=2 if scan["kind"] == "electrode" else 1,
+        n_solid_phases=2 if multiphase else 1,
+        return_posteriors=multiphase,
         denoise_method=p["denoise_method"],
         denoise_strength=p["denoise_strength"],
         min_solid_voxels=int(round(p["min_solid_volume_um3"] / voxel_um3)),
@@ -25,6 +27,11 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
     )
+    labels, info = result[0], result[1]
+    datasets = {"labels": labels}
+    if multiphase:
+        # float16 posteriors of (pore, binder, active) beside the hard labels.
+        datasets["posteriors"] = result[2]
     log.info(f"timings (s): {info.pop('timings_s', {})}")  # not stored: outputs stay byte-identical
     # Scalars as attributes; arrays and nested values (GMM means, thresholds) as JSON.
     out_attrs = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str))
@@ -37,5 +44,8 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         sample=scan["sample"],
         scan=scan["scan"],
     )
-    io.write_volume(sm.output.labels, {"labels": labels}, out_attrs)
+    if multiphase:
+        out_attrs["posterior_class_codes"] = [0, 3, 1]
+        out_attrs["posterior_classes"] = "pore, binder, active"
+    io.write_volume(sm.output.labels, datasets, out_attrs)
     log.info(f"segmented {labels.shape}: {out_attrs}")
