@@ -17,8 +17,8 @@ Method
 2. **Thinning** (:func:`skeletonize_pores`). Curve skeleton by directional sequential
    thinning (the six-sweep scheme of Lee, Kashyap & Chu 1994) with an exact (26, 6)
    simple-point test (Bertrand & Malandain 1994) and curve ends kept, so the skeleton
-   has the topology of the pore space (components and tunnels: same Euler number,
-   checked in the tests). Two changes to Lee's rules: (a) a distance gate: round ``k``
+   keeps the components and tunnels of the pore space (the tests check the component
+   count and the Euler number, which differs only by the cavities opened below). Two changes to Lee's rules: (a) a distance gate: round ``k``
    may only delete voxels whose (walls) distance is <= ``k h_min / 2``, so the thinning
    front follows the distance map and the curve lies on its ridge (centred in physical
    space, non-cubic voxels included); (b) the sweeps only delete simple points with at
@@ -27,6 +27,11 @@ Method
    how ``skimage.morphology.skeletonize`` (0.26, Lee) erases whole rods of even width,
    scikit-image issue #3757: a 2 x 2 x L or 4 x 4 x L rod gives an empty skeleton,
    which is why it is not used here); corners of voxel triangles are removed at the end.
+   A solid particle touching neither a face nor other solid is a cavity of the pore
+   space, around which a topology-preserving thinning must keep a closed surface; each
+   such particle is joined to the outside solid by a one-voxel thread of pore voxels
+   treated as solid during the thinning only (shortest path, breadth-first), which
+   opens the cavity without creating a tunnel.
 3. **Faces** (``connect_faces``). The thinning sees the faces as walls, so skeleton ends
    stop about one pore radius short of them. In every face plane the openings are
    found as local maxima of ``distance_um`` within each pore patch (8-connected region
@@ -682,8 +687,9 @@ def skeletonize_pores(pore_mask, voxel_size_um=1.0, *, connect_faces: bool = Tru
     Returns
     -------
     skeleton : ndarray of bool, (z, y, x)
-        26-connected, one-voxel-thin curve skeleton with the topology of the pore space
-        (distance-gated directional thinning, exact simple-point test, ends kept),
+        26-connected, one-voxel-thin curve skeleton with the components and tunnels of
+        the pore space (distance-gated directional thinning, exact simple-point test,
+        ends kept; a floating solid particle's cavity is opened, see :func:`_thin`),
         centred on the ridge of the anisotropic distance map.
     distance_um : ndarray of float32, (z, y, x)
         Anisotropic Euclidean distance (um) from each pore voxel centre to the nearest
@@ -1225,7 +1231,8 @@ def extract_network(
         ``on_outlet_z``, ``on_inlet_y``, ``on_outlet_y``, ``on_inlet_x``,
         ``on_outlet_x`` (a voxel of the node lies in the first / last plane of that
         axis), ``volume_um3`` (pore volume of the node's cell, um^3; the cells partition
-        the pore space), ``n_voxels`` (skeleton voxels of the node). ``nodes.attrs``
+        the pore space; 0 for the boundary nodes added for cells touching a face),
+        ``n_voxels`` (skeleton voxels of the node). ``nodes.attrs``
         holds ``shape``, ``voxel_size_um``, ``box_um`` (box lengths, um), ``porosity``,
         ``n_face_anchors_unconnected`` and ``n_voxels_unassigned`` (pore voxels reached
         by no Voronoi assignment).
@@ -1612,9 +1619,11 @@ def throat_conductance(nodes: pd.DataFrame, throats: pd.DataFrame,
     nodes, throats : pandas.DataFrame
         Tables from :func:`extract_network`.
     model : {"integrated", "pore_throat_pore"}
-        ``"integrated"``: ``1 / int ds / A(s)`` along the skeleton path with the Voronoi
-        cross-sections; ``"pore_throat_pore"``: cylinders of the inscribed radii ``R_a``,
-        ``min_radius_um`` and ``R_b`` over the three conduit lengths, in series.
+        ``"integrated"``: ``1 / sum(resistance_*_per_um)``, i.e. ``1 / int ds / A(s)``
+        along the skeleton path with the Voronoi cross-sections, or the two-point
+        conductance of a contact throat; ``"pore_throat_pore"``: cylinders of the
+        inscribed radii ``R_a``, ``min_radius_um`` and ``R_b`` over the three conduit
+        lengths, in series (contact throats: ``R_a``, ``R_b`` over their two halves).
 
     Returns
     -------
