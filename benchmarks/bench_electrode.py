@@ -1,0 +1,55 @@
+"""Scale of the electrode stages: segmentation + all transport metrics + network on N³.
+
+Simulates an electrode with the virtual scanner (oversample 1 to keep set-up short),
+reconstructs it (not timed), then times segmentation (with posteriors) and
+:func:`batteryct.electrode.transport_metrics` (finite-volume τ and conductivity on three
+axes, random walk, interfaces, network) and prints the peak RSS of the process.
+
+    python benchmarks/bench_electrode.py --n 256 [--uncertainty 0]
+"""
+
+import argparse
+import resource
+import time
+
+import numba
+import numpy as np
+import yaml
+
+from batteryct import electrode, io, recon, segment, simulate
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--uncertainty", type=int, default=0, help="posterior samples (config default 8)")
+    args = ap.parse_args()
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    spec = {**cfg["simulate"]["defaults"], **cfg["simulate"]["scans"]["NMC811_E2/s01"],
+            "n_voxels": args.n, "oversample": 1, "n_angles": max(141, int(1.1 * args.n))}
+    t = time.perf_counter()
+    sim = simulate.simulate_scan(spec)
+    ps = io.ProjectionSet(sim.projections.astype(np.float32), sim.flats.astype(np.float32),
+                          sim.darks.astype(np.float32), np.deg2rad(sim.theta_deg), sim.pixel_size_um, "bench")
+    volume, _ = recon.reconstruct(ps, **cfg["reconstruct"])
+    del sim, ps
+    print(f"set-up (simulate + reconstruct {args.n}³): {time.perf_counter() - t:.1f} s")
+    t0 = time.perf_counter()
+    labels, info, post = segment.segment_volume(volume, n_solid_phases=2, return_posteriors=True,
+                                                fov_radius_fraction=cfg["segment"]["fov_radius_fraction"])
+    t1 = time.perf_counter()
+    box = electrode.box_roi(labels.shape, cfg["metrics"]["roi_radius_fraction"])
+    p = dict(cfg["transport"], uncertainty_samples=args.uncertainty)
+    row, nodes, throats = electrode.transport_metrics(labels[box], float(spec["voxel_size_um"]), p,
+                                                      posteriors=post[(slice(None),) + box], class_codes=[0, 3, 1])
+    t2 = time.perf_counter()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    print(f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
+          f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB; numba threads {numba.get_num_threads()}")
+    print({k: round(v, 4) for k, v in row.items() if k.startswith(("porosity", "tortuosity_factor_", "network_t"))})
+
+
+if __name__ == "__main__":
+    main()
