@@ -1,7 +1,5 @@
 """Tests of batteryct.acceptance against hand-computed values and a diffusion solver."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,11 +7,7 @@ import pytest
 from scipy import special
 from scipy.linalg import solve_banded
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct.acceptance import (  # noqa: E402
+from batteryct.acceptance import (
     DEFAULT_CONFIG,
     acceptance_table,
     bruggeman_conductivity_S_m,
@@ -23,7 +17,7 @@ from batteryct.acceptance import (  # noqa: E402
     reachable_fractions,
     specific_surface_area_m2_g,
 )
-from batteryct.psd import psd_table  # noqa: E402
+from batteryct.psd import psd_table
 
 
 def test_specific_surface_area_units():

@@ -1,17 +1,11 @@
 """Tests of batteryct.metrics against analytic surface areas and known fractions."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from skimage import measure
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct.metrics import (  # noqa: E402
+from batteryct.metrics import (
     dice,
     interface_area_um2,
     phase_fractions,
@@ -19,7 +13,7 @@ from batteryct.metrics import (  # noqa: E402
     specific_surface_area_per_um,
     surface_area_um2,
 )
-from batteryct.segment import fov_cylinder_mask  # noqa: E402
+from batteryct.segment import fov_cylinder_mask
 
 VOXEL = 0.512
 

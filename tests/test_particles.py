@@ -5,7 +5,6 @@ function, touching spheres, a sphere with a void) and the virtual scanner's NMC6
 powder (truth labels, no projection) give exact references.
 """
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,12 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct import metrics, particles, simulate  # noqa: E402
-from batteryct.segment import fov_cylinder_mask  # noqa: E402
+from batteryct import metrics, particles, simulate
+from batteryct.segment import fov_cylinder_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 VOXEL = 0.512

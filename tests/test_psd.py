@@ -1,18 +1,12 @@
 """Tests of batteryct.psd against analytic lognormal (Hatch-Choate) answers."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct.psd import (  # noqa: E402
+from batteryct.psd import (
     Z90_SPAN,
     dispersion_index,
     lilliefors_pvalue,

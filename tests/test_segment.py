@@ -1,18 +1,12 @@
 """Tests of batteryct.segment against synthetic volumes with known ground truth."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct.metrics import dice  # noqa: E402
-from batteryct.segment import (  # noqa: E402
+from batteryct.metrics import dice
+from batteryct.segment import (
     clean_binary,
     denoise,
     estimate_noise_sigma,

@@ -1,16 +1,10 @@
 """Tests of batteryct.stereology: sphere sections, Schwartz-Saltykov unfolding."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-if str(_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(_SCRIPTS))
-
-from batteryct.stereology import (  # noqa: E402
+from batteryct.stereology import (
     saltykov_mean_diameter_um,
     schwartz_saltykov,
     schwartz_saltykov_details,
