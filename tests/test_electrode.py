@@ -55,19 +55,64 @@ def test_bruggeman_exponent():
     assert np.isnan(electrode.bruggeman_exponent(np.inf, 0.4))
 
 
-def test_sampled_labels_follow_the_posteriors_and_are_coherent():
+@pytest.mark.parametrize("global_weight", [0.0, 0.8, 1.0])
+def test_sampled_labels_have_the_posteriors_as_marginals(global_weight):
+    shape = (6, 6, 6)
+    post = np.empty((3, *shape), np.float16)
+    post[0], post[1], post[2] = 0.2, 0.3, 0.5
+    codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
+    n = 400
+    samples = electrode.sample_labels(post, codes, n_samples=n, seed=7, global_weight=global_weight)
+    again = electrode.sample_labels(post, codes, n_samples=3, seed=7, global_weight=global_weight)
+    assert all(np.array_equal(a, b) for a, b in zip(samples, again))
+    per_sample = np.array([[np.mean(s == c) for c in codes] for s in samples])
+    # mean over samples -> posterior; the standard error is largest (sqrt(p(1-p)/n) <= 0.025)
+    # when all voxels of a sample share one class (global_weight = 1)
+    np.testing.assert_allclose(per_sample.mean(axis=0), [0.2, 0.3, 0.5], atol=4 * 0.025)
+    if global_weight == 1.0:  # one uniform variable per sample: every voxel takes the same class
+        assert np.all(np.isin(per_sample, (0.0, 1.0)))
+    # a certain voxel is always its class
+    post[:, 0, 0, 0] = (0, 0, 1)
+    assert all(s[0, 0, 0] == LABEL_SOLID
+               for s in electrode.sample_labels(post, codes, 5, 1, global_weight=global_weight))
+
+
+def test_sampled_labels_are_coherent():
     shape = (40, 40, 40)
     post = np.empty((3, *shape), np.float16)
     post[0], post[1], post[2] = 0.2, 0.3, 0.5
     codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
-    samples = electrode.sample_labels(post, codes, n_samples=4, seed=7)
-    again = electrode.sample_labels(post, codes, n_samples=4, seed=7)
-    assert all(np.array_equal(a, b) for a, b in zip(samples, again))
-    fractions = np.mean([[np.mean(s == c) for c in codes] for s in samples], axis=0)
-    np.testing.assert_allclose(fractions, [0.2, 0.3, 0.5], atol=0.03)
-    # Neighbours agree far more often than independent draws would (0.2²+0.3²+0.5² = 0.38).
-    agree = np.mean(samples[0][:, :, 1:] == samples[0][:, :, :-1])
-    assert agree > 0.6
-    # A certain voxel is always its class.
-    post[:, 0, 0, 0] = (0, 0, 1)
-    assert all(s[0, 0, 0] == LABEL_SOLID for s in electrode.sample_labels(post, codes, 3, 1))
+    s = electrode.sample_labels(post, codes, n_samples=1, seed=3, global_weight=0.0)[0]
+    # neighbours agree far more often than independent draws would (0.2²+0.3²+0.5² = 0.38)
+    assert np.mean(s[:, :, 1:] == s[:, :, :-1]) > 0.6
+    with pytest.raises(ValueError, match="global_weight"):
+        electrode.sample_labels(post, codes, 1, 0, global_weight=1.5)
+
+
+def test_sampled_boundaries_scatter_about_the_hard_boundary():
+    # a pore|active boundary across x: P(active) = Phi((x - 20.3) / 2)
+    from scipy.special import ndtr
+
+    x = np.arange(48, dtype=np.float32)
+    p_act = np.broadcast_to(ndtr((x - 20.3) / 2.0), (4, 4, 48))
+    post = np.stack([1 - p_act, np.zeros_like(p_act), p_act]).astype(np.float32)
+    codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
+    hard_fraction = np.mean(np.argmax(post, axis=0) == 2)  # boundary at x = 20.3 -> 27 of 48 columns
+    fractions = [np.mean(s == LABEL_SOLID) for s in electrode.sample_labels(post, codes, 200, 0)]
+    assert hard_fraction == pytest.approx(27 / 48)
+    assert np.mean(fractions) == pytest.approx(hard_fraction, abs=0.01)
+    # the boundary moves by about +/-2 sigma = +/-4 columns
+    assert 2.5 / 48 < np.quantile(fractions, 0.975) - hard_fraction < 6 / 48
+
+
+def test_interval_from_samples():
+    from scipy import stats
+
+    lo, hi = electrode.interval([1.0, 2.0, 3.0, 4.0, 5.0], 3.0)
+    half = stats.t.ppf(0.975, 4) * np.std([1, 2, 3, 4, 5], ddof=1) * np.sqrt(1.2)
+    assert (lo, hi) == pytest.approx((3.0 - half, 3.0 + half))
+    assert half == pytest.approx(4.808, abs=1e-3)
+    # a sample that does not percolate: the range, infinity included
+    assert electrode.interval([2.0, np.inf, 2.5], 2.2) == (2.0, np.inf)
+    assert electrode.interval([np.nan, 1.0, 2.0], np.nan) == (1.0, 2.0)
+    assert np.isnan(electrode.interval([np.nan], np.nan)[0])

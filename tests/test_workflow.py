@@ -57,15 +57,19 @@ BAD = {  # scan -> expected words in the error
 }
 
 
-def write_campaign(workdir: Path, scans, config=TINY):
+def write_campaign(workdir: Path, scans, config=TINY, label_scans=(LABEL_SCAN,), extra_labels=None):
+    """Sheets + config; ``extra_labels``: dataset name -> volume, written to crop.h5 beside the
+    NREL crop; ``scans`` rows may carry a 4th field, the pixel size."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "samples.tsv").write_text(SAMPLES)
     raw = io.read_labels(ROOT / "resources/nrel_nmc_1_cal/nmc-1-cal_generatedCBD_bridge.tif")[:40, :48, :48]
     with h5py.File(workdir / "crop.h5", "w") as f:
         f.create_dataset("data/labels", data=raw)
-    s, c, labels, phase_map, px = LABEL_SCAN
+        for name, volume in (extra_labels or {}).items():
+            f.create_dataset(name, data=volume)
     lines = ["sample\tscan\tprojections\tlabels\tphase_map\tpixel_size_um"]
-    lines += [f"{s}\t{c}\t{p}\t\t\t" for s, c, p in scans] + [f"{s}\t{c}\t\t{labels}\t{phase_map}\t{px}"]
+    lines += [f"{r[0]}\t{r[1]}\t{r[2]}\t\t\t{r[3] if len(r) > 3 else ''}" for r in scans]
+    lines += [f"{s}\t{c}\t\t{labels}\t{phase_map}\t{px}" for s, c, labels, phase_map, px in label_scans]
     (workdir / "scans.tsv").write_text("\n".join(lines) + "\n")
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
@@ -226,12 +230,32 @@ def make_bad_inputs(workdir: Path):
     return [("P1", name, f"bad/{name}.h5") for name in BAD]
 
 
+def make_bad_electrode_inputs(workdir: Path):
+    """Electrode scans that read fine but break a later stage, or are unusual but valid."""
+    (workdir / "bad").mkdir(parents=True, exist_ok=True)
+    sim = simulate.simulate_scan({**TINY["simulate"]["defaults"], **TINY["simulate"]["scans"]["P1/a"], "n_angles": 41})
+    rng = np.random.default_rng(5)
+    blank = rng.poisson(sim.flats.mean(axis=0), size=sim.projections.shape).astype(np.float32)  # nothing in the beam
+    io.write_dataexchange(workdir / "bad/blank.h5", projections=blank, flats=sim.flats, darks=sim.darks,
+                          theta_deg=sim.theta_deg, pixel_size_um=0.512)
+    nrel = io.read_labels(ROOT / "resources/nrel_nmc_1_cal/nmc-1-cal_generatedCBD_bridge.tif")[:40, :48, :48]
+    layers = np.ones((40, 48, 48), np.uint8)  # active, with pore sheets normal to z
+    layers[2::6] = 0
+    volumes = {"data/solid": np.ones((40, 48, 48), np.uint8), "data/layers": layers, "data/aniso": nrel[::2]}
+    label_scans = [("R1", "solid", "crop.h5::/data/solid", "0:pore,1:active,2:binder", 0.4),
+                   ("R1", "layers", "crop.h5::/data/layers", "0:pore,1:active", 0.4),
+                   ("R1", "aniso", "crop.h5::/data/aniso", "0:pore,1:active,2:binder", "0.8,0.4,0.4")]
+    return [("E1", "blank", "bad/blank.h5"), ("P1", "triple", "results/simulated/P1/a/projections.h5", "0.5,0.5,1")], \
+        label_scans, volumes
+
+
 def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
     good_dir, _ = campaign
     workdir = tmp_path / "bad_campaign"
     workdir.mkdir()
+    extra_scans, label_scans, volumes = make_bad_electrode_inputs(workdir)
     scans = GOOD_SCANS + make_bad_inputs(workdir) + [("Nobody", "x", "results/simulated/P1/a/projections.h5")]
-    write_campaign(workdir, scans)
+    write_campaign(workdir, scans + extra_scans, label_scans=(LABEL_SCAN, *label_scans), extra_labels=volumes)
     proc = snakemake(workdir, "--keep-going", check=False)
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
@@ -241,6 +265,30 @@ def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
         assert not (workdir / f"results/volumes/P1/{scan}.h5").exists()
     assert "names sample 'Nobody'" in (workdir / "results/logs/reconstruct/Nobody/x.log").read_text()
     assert "Nobody" in text
+    assert "only for scans given as 'labels'" in logs["triple"]
+    # A featureless electrode volume: segmentation says it cannot separate the phases.
+    seg_log = (workdir / "results/logs/segment/E1/blank.log").read_text()
+    assert "sample 'E1', scan 'blank'" in seg_log and "cannot separate the phases" in seg_log, seg_log
+    assert not (workdir / "results/segmentations/E1/blank.h5").exists()
+    # No pore phase: transport fails for that scan alone, naming it; its metrics row exists.
+    tr_log = (workdir / "results/logs/transport/R1/solid.log").read_text()
+    assert "sample 'R1', scan 'solid'" in tr_log and "no pore phase" in tr_log, tr_log
+    assert not (workdir / "results/transport/R1/solid.parquet").exists()
+    assert pd.read_parquet(workdir / "results/metrics/R1/solid.parquet")["porosity"].iloc[0] == 0.0
+    # Pore sheets normal to z: tau_z = inf (reported, not an error), finite in-plane.
+    layers = pd.read_parquet(workdir / "results/transport/R1/layers.parquet").iloc[0]
+    assert np.isinf(layers["tortuosity_factor_z"]) and layers["deff_over_dbulk_z"] == 0.0
+    assert np.isnan(layers["bruggeman_exponent_through_plane"])
+    assert layers["tortuosity_factor_y"] == pytest.approx(1.0, abs=1e-4)
+    assert "does not percolate along z" in (workdir / "results/logs/transport/R1/layers.log").read_text()
+    # Non-cubic voxels (every 2nd slice of the NREL crop, 0.8 um apart): the same porosity and
+    # in-plane surface, lengths in um along each axis.
+    aniso = pd.read_parquet(workdir / "results/transport/R1/aniso.parquet").iloc[0]
+    full = pd.read_parquet(good_dir / "results/transport/R1/seg.parquet").iloc[0]
+    assert np.isnan(aniso["voxel_size_um"]) and aniso["voxel_size_z_um"] == 0.8 and aniso["voxel_size_x_um"] == 0.4
+    assert aniso["porosity"] == pytest.approx(full["porosity"], abs=0.02)
+    assert aniso["tortuosity_factor_x"] == pytest.approx(full["tortuosity_factor_x"], rel=0.15)
+    assert aniso["specific_surface_area_per_um"] == pytest.approx(full["specific_surface_area_per_um"], rel=0.15)
     # The good scans completed, byte-identical to the clean campaign's.
     good = result_digests(good_dir)
     here = result_digests(workdir)

@@ -97,7 +97,7 @@ def scan_params(wildcards):
         "projections": text("projections"),
         "labels": text("labels"),
         "phase_map": text("phase_map"),
-        "pixel_size_um": None if pixel is None or pixel != pixel else float(pixel),
+        "pixel_size_um": list(pixel) if isinstance(pixel, tuple) else pixel,  # float, [dz, dy, dx] or None
         "kind": SAMPLES.loc[wildcards.sample, "kind"] if known else None,
         "problem": SCAN_PROBLEMS.get((wildcards.sample, wildcards.scan)),
     }

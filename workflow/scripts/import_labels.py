@@ -13,7 +13,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     phase_map = phases.parse_phase_map(scan["phase_map"])
     labels = phases.import_labels(raw, phase_map)
     attrs = {
-        "voxel_size_um": float(scan["pixel_size_um"]),
+        "voxel_size_um": scan["pixel_size_um"],  # float, or [dz, dy, dx] for non-cubic voxels
         "label_codes": "0 open pore, 1 solid (active), 2 internal closed void, 3 carbon-binder",
         "source_labels": scan["labels"],
         "phase_map": scan["phase_map"],

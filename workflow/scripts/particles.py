@@ -12,7 +12,7 @@ scan = sm.params.scan
 p = dict(sm.params.particles)
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     labels, attrs = io.read_volume(sm.input.labels, "labels")
-    voxel_size_um = float(attrs["voxel_size_um"])
+    voxel_size_um = io.voxel_size_um(attrs)
     roi = None if attrs.get("roi") == "box" else segment.fov_cylinder_mask(labels.shape, p["roi_radius_fraction"])
     instances = particles.split_particles(labels, voxel_size_um, min_radius_um=p["min_radius_um"],
                                           h_fraction=p["h_fraction"], min_volume_um3=p["min_volume_um3"])

@@ -13,7 +13,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     vol_attrs = io.read_volume(sm.input.volume, "volume")[1] if sm.input.volume else {}
     # Reconstructed scans: the cylinder inside the field of view; imported labels: the box.
     roi = None if seg_attrs.get("roi") == "box" else segment.fov_cylinder_mask(labels.shape, p["roi_radius_fraction"])
-    voxel_size_um = float(seg_attrs["voxel_size_um"])
+    voxel_size_um = io.voxel_size_um(seg_attrs)
     row = metrics.scan_metrics(labels, voxel_size_um, roi=roi, smooth_sigma_voxels=p["surface_smooth_sigma_voxels"])
     nan = float("nan")
     row = {
@@ -21,7 +21,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         "scan": scan["scan"],
         "kind": scan["kind"],
         "source": "labels" if scan["labels"] else "projections",
-        "voxel_size_um": voxel_size_um,
+        **io.voxel_size_columns(voxel_size_um),
         **row,
         "center_px": float(vol_attrs.get("center_px", nan)),
         "center_px_vo": float(vol_attrs.get("center_vo_px", nan)),

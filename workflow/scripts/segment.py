@@ -28,6 +28,10 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         seed=p["seed"],
     )
     labels, info = result[0], result[1]
+    if multiphase and info["gmm"]["binder_level_source"] == "prior":
+        log.warning("no carbon-binder plateau in the histogram: the binder level is the prior "
+                    f"({info['gmm']['means'][1]:.4g} /um) and the {info['label_counts']['3']} binder voxels "
+                    "rest on that assumption (a two-phase image?)")
     datasets = {"labels": labels}
     if multiphase:
         # float16 posteriors of (pore, binder, active) beside the hard labels.
@@ -45,7 +49,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         scan=scan["scan"],
     )
     if multiphase:
-        out_attrs["posterior_class_codes"] = [0, 3, 1]
+        out_attrs["posterior_class_codes"] = [int(c) for c in segment.CLASS_LABELS]
         out_attrs["posterior_classes"] = "pore, binder, active"
     io.write_volume(sm.output.labels, datasets, out_attrs)
     log.info(f"segmented {labels.shape}: {out_attrs}")

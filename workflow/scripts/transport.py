@@ -22,10 +22,10 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
             posteriors = io.read_volume(sm.input.labels, "posteriors")[0][(slice(None),) + box]
         except io.InputDataError:
             log.info("no posteriors stored: no uncertainty intervals")
-    voxel_size_um = float(attrs["voxel_size_um"])
+    voxel_size_um = io.voxel_size_um(attrs)
     row, nodes, throats = transport_metrics(labels, voxel_size_um, p, posteriors=posteriors,
                                             class_codes=attrs.get("posterior_class_codes"), logger=log)
-    row = {"sample": scan["sample"], "scan": scan["scan"], "voxel_size_um": voxel_size_um,
+    row = {"sample": scan["sample"], "scan": scan["scan"], **io.voxel_size_columns(voxel_size_um),
            "box_shape": str(labels.shape), **row}
     io.write_table(sm.output.row, pd.DataFrame([row]))
     io.write_table(sm.output.nodes, nodes.assign(sample=scan["sample"], scan=scan["scan"]))

@@ -351,3 +351,22 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
             raise InputDataError(f"{text}: labels must be integers (got {arr.dtype} with non-integer values)")
         arr = arr.astype(np.int64)
     return arr
+
+
+def voxel_size_um(attrs: dict):
+    """Voxel size from a volume's attributes: a float for cubic voxels, else ``(dz, dy, dx)``."""
+    v = np.atleast_1d(np.asarray(attrs["voxel_size_um"], dtype=float))
+    if v.size == 1 or np.all(v == v[0]):
+        return float(v[0])
+    if v.size != 3:
+        raise InputDataError(f"voxel_size_um must be one value or three (z, y, x), got {v.tolist()}")
+    return tuple(float(x) for x in v)
+
+
+def voxel_size_columns(voxel_size) -> dict:
+    """Table columns of a voxel size: ``voxel_size_{z,y,x}_um`` and ``voxel_size_um`` (the
+    edge of cubic voxels; NaN for non-cubic ones)."""
+    v = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,))
+    cubic = bool(np.all(v == v[0]))
+    return {"voxel_size_um": float(v[0]) if cubic else float("nan"),
+            "voxel_size_z_um": float(v[0]), "voxel_size_y_um": float(v[1]), "voxel_size_x_um": float(v[2])}

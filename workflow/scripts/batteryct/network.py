@@ -1479,8 +1479,9 @@ def _add_contacts(g, cell, h, dist):
     props[:, _P_RINT] = r_w * (la + lb)
     props[:, _P_LA] = la
     props[:, _P_LB] = lb
-    props[:, _P_RA] = 1.0 / ta
-    props[:, _P_RB] = 1.0 / tb
+    # a contact of zero area (a node sitting on it) conducts nothing: infinite resistance
+    props[:, _P_RA] = np.divide(1.0, ta, out=np.full_like(ta, np.inf), where=ta > 0)
+    props[:, _P_RB] = np.divide(1.0, tb, out=np.full_like(tb, np.inf), where=tb > 0)
     props[:, _P_AMIN] = a_sum
     props[:, _P_CONTACT] = 1.0
     for k in range(uniq.size):

@@ -635,6 +635,11 @@ def label_pore_space(solid: np.ndarray, outside_mask: np.ndarray | None = None) 
 # Three-phase electrodes: phase levels, active spill context, posteriors
 # --------------------------------------------------------------------------------------
 PHASE_CLASSES = ("pore", "binder", "active")
+#: Smallest separation of the pore and active peaks, Ashman's D = sqrt(2) |m1 - m2| /
+#: sqrt(s1^2 + s2^2) (D > 2 is the usual criterion for a clean two-peak mixture). The
+#: multi-Otsu split of a featureless volume finds two "peaks" at D ~ 2-3; the virtual and
+#: NREL-like electrodes have D ~ 30.
+MIN_PEAK_SEPARATION = 4.0
 #: label written for each posterior class (pore voxels become 0 or 2 after the flood fill)
 CLASS_LABELS = np.array([LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID], dtype=np.uint8)
 
@@ -707,8 +712,12 @@ def estimate_phase_levels(
         raise ValueError("the multi-Otsu split left (almost) no pore or active voxels")
     mp, sp = _histogram_peak(low, "low")
     ma, sa = _histogram_peak(high, "high")
-    if not ma > mp:
-        raise ValueError(f"active level {ma} is not above the pore level {mp}")
+    separation = np.sqrt(2.0) * (ma - mp) / np.sqrt(sp * sp + sa * sa)
+    if not separation >= MIN_PEAK_SEPARATION:
+        raise ValueError(
+            f"cannot separate the phases: the pore ({mp:.4g} ± {sp:.2g}) and active ({ma:.4g} ± {sa:.2g}) "
+            f"grey levels are not distinct peaks (separation D = {separation:.2f} < {MIN_PEAK_SEPARATION}); "
+            "a single-phase or featureless volume? Check the scan, or import an existing segmentation as 'labels'")
     return mp, sp, ma, sa, np.asarray(t, dtype=np.float64)
 
 

@@ -108,10 +108,38 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
             raise SheetError("invalid sheet:\n  " + "\n  ".join(bad))
     problems = {}
     known = set(samples["sample"])
+    sizes = []
     for i, row in enumerate(scans.itertuples(), start=1):
+        size = None
+        try:
+            size = parse_voxel_size(getattr(row, "pixel_size_um", None))
+            if isinstance(size, tuple) and isinstance(getattr(row, "projections", None), str):
+                raise ValueError("three voxel edges are only for scans given as 'labels' (a reconstruction "
+                                 "from projections has cubic voxels)")
+        except ValueError as exc:
+            problems[(row.sample, row.scan)] = f"{scans_path}, row {i}, column 'pixel_size_um': {exc}"
+        sizes.append(size)
         if row.sample not in known:
             problems[(row.sample, row.scan)] = (
                 f"{scans_path}, row {i}, column 'sample': scan {row.scan!r} names sample "
                 f"{row.sample!r}, which is not in {samples_path}"
             )
+    scans["pixel_size_um"] = pd.Series(sizes, index=scans.index, dtype=object)
     return samples.set_index("sample", drop=False), scans.set_index(["sample", "scan"], drop=False), problems
+
+
+def parse_voxel_size(value):
+    """``pixel_size_um`` of a scan row: a number, or ``"dz,dy,dx"`` for non-cubic voxels of an
+    imported label volume (µm, in the volume's axis order). Returns a float, a 3-tuple of
+    floats (equal edges collapse to a float) or None; raises ValueError otherwise."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (int, float)):
+        parts = [float(value)]
+    else:
+        parts = [float(x) for x in str(value).split(",")]
+        if len(parts) not in (1, 3):
+            raise ValueError(f"pixel_size_um {value!r}: give one value or three (z,y,x)")
+    if not all(math.isfinite(x) and x > 0 for x in parts):
+        raise ValueError(f"pixel_size_um {value!r}: sizes must be positive")
+    return parts[0] if len(set(parts)) == 1 else tuple(parts)

@@ -80,7 +80,7 @@ __all__ = [
 ]
 
 
-def section_circle_diameters(labels_2d_or_instances, voxel_size_um: float, exclude_border: bool = True,
+def section_circle_diameters(labels_2d_or_instances, voxel_size_um, exclude_border: bool = True,
                              min_area_px: int = 1, instances: bool | None = None) -> np.ndarray:
     """Equivalent circle diameters of the particle sections on one 2D slice.
 
@@ -91,8 +91,8 @@ def section_circle_diameters(labels_2d_or_instances, voxel_size_um: float, exclu
         components: touching particles merge, as on a real binary image), or an integer
         instance image (0 = background, each positive value one particle; a section is all
         pixels of one value).
-    voxel_size_um : float
-        Pixel edge in micrometres (square pixels).
+    voxel_size_um : float or (dy, dx)
+        Pixel edge in micrometres, or the two edges of rectangular pixels (rows, columns).
     exclude_border : bool
         Drop sections that touch the image border (their area is truncated).
     min_area_px : int
@@ -123,11 +123,14 @@ def section_circle_diameters(labels_2d_or_instances, voxel_size_um: float, exclu
     if exclude_border:
         edge = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
         keep[np.unique(edge)] = False
-    area_um2 = counts[keep] * float(voxel_size_um) ** 2
+    pixel = np.broadcast_to(np.asarray(voxel_size_um, dtype=float), (2,))
+    if not np.all(pixel > 0):
+        raise ValueError(f"pixel size must be positive, got {voxel_size_um}")
+    area_um2 = counts[keep] * float(pixel[0] * pixel[1])
     return np.sqrt(4.0 * area_um2 / np.pi)
 
 
-def volume_section_diameters(labels_3d, voxel_size_um: float, axis: int = 0, step: int = 1,
+def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int = 1,
                              **kwargs) -> np.ndarray:
     """Section diameters of every ``step``-th slice of a 3D label volume along ``axis``.
 
@@ -135,8 +138,8 @@ def volume_section_diameters(labels_3d, voxel_size_um: float, axis: int = 0, ste
     ----------
     labels_3d : ndarray, 3D
         Mask or instance volume (see :func:`section_circle_diameters`).
-    voxel_size_um : float
-        Voxel edge in micrometres (isotropic).
+    voxel_size_um : float or (dz, dy, dx)
+        Voxel edge(s) in micrometres; a slice normal to ``axis`` has the other two.
     axis, step : int
         Slicing axis and slice spacing in voxels (systematic sampling: every particle
         lying wholly inside the volume is cut at uniformly spaced heights).
@@ -149,7 +152,9 @@ def volume_section_diameters(labels_3d, voxel_size_um: float, axis: int = 0, ste
         Pooled section diameters in micrometres.
     """
     vol = np.moveaxis(np.asarray(labels_3d), axis, 0)
-    parts = [section_circle_diameters(vol[k], voxel_size_um, **kwargs) for k in range(0, vol.shape[0], step)]
+    edges = np.broadcast_to(np.asarray(voxel_size_um, dtype=float), (3,))
+    pixel = tuple(float(edges[d]) for d in range(3) if d != axis)
+    parts = [section_circle_diameters(vol[k], pixel, **kwargs) for k in range(0, vol.shape[0], step)]
     return np.concatenate(parts) if parts else np.empty(0)
 
 
