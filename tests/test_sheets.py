@@ -74,3 +74,25 @@ def test_bad_labels_rows(tmp_path, change, expected):
     with pytest.raises(SheetError) as err:
         load_campaign(*write(tmp_path, scans=LABEL_SCANS.replace(*change)))
     assert expected in str(err.value)
+
+
+def test_voxel_size_triple_for_label_scans_only(tmp_path):
+    scans_text = LABEL_SCANS.replace("\t0.4\n", "\t0.8, 0.4,0.4\n") + "A1\tproj\ta.h5\t\t\t0.5,0.5,1\n"
+    _, scans, problems = load_campaign(*write(tmp_path, scans=scans_text))
+    assert scans.loc[("A1", "seg"), "pixel_size_um"] == (0.8, 0.4, 0.4)
+    # a projections scan has cubic voxels: that scan alone gets a problem naming row and column
+    assert list(problems) == [("A1", "proj")]
+    assert "row 2, column 'pixel_size_um'" in problems[("A1", "proj")]
+    assert "only for scans given as 'labels'" in problems[("A1", "proj")]
+
+
+def test_parse_voxel_size():
+    from batteryct.sheets import parse_voxel_size
+
+    assert parse_voxel_size(0.5) == 0.5
+    assert parse_voxel_size("0.5,0.5,0.5") == 0.5
+    assert parse_voxel_size(" 1e-1 ,0.2,0.3") == (0.1, 0.2, 0.3)
+    assert parse_voxel_size(None) is None
+    for bad in ("0.5,0.5", "0,1,1", "a,b,c"):
+        with pytest.raises(ValueError):
+            parse_voxel_size(bad)

@@ -150,3 +150,15 @@ def test_voxelised_sphere_packing_against_3d_truth():
           f"mean error {100 * err_inst:+.2f} % / {100 * err_merged:+.2f} %")
     assert abs(err_inst) < 0.05
     assert abs(err_merged) < 0.10
+
+
+def test_rectangular_pixels_scale_the_section_area():
+    # a 2:1 ellipse of pixels with 0.2 x 0.4 um pixels is a circle of radius 20 * 0.2 um
+    yy, xx = np.mgrid[:100, :100]
+    ellipse = ((yy - 50.2) / 20.0) ** 2 + ((xx - 49.7) / 10.0) ** 2 <= 1.0
+    d = section_circle_diameters(ellipse, (0.2, 0.4))
+    assert d.size == 1 and d[0] == pytest.approx(2 * 20 * 0.2, rel=0.01)
+    # volume: slices normal to axis 0 use (dy, dx)
+    vol = np.repeat(ellipse[None], 3, axis=0)
+    d3 = volume_section_diameters(vol, (5.0, 0.2, 0.4), axis=0)
+    assert d3.size == 3 and np.allclose(d3, d[0])
