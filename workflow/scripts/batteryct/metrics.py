@@ -63,6 +63,7 @@ good volume); only the array faces are then mirrored.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -178,6 +179,31 @@ def _curvature_field(f: np.ndarray, sp: np.ndarray) -> np.ndarray:
     return kappa
 
 
+@numba.njit(cache=True)
+def _triangle_areas_centroids(verts, faces, sp):  # pragma: no cover - numba
+    """Area (um^2) and centroid (voxel units) of each triangle. One pass without the
+    (n, 3, 3) temporaries of ``verts[faces]``, ``np.cross`` and ``norm``: those took half of
+    the time of an interface area on a 256^3 electrode (marching cubes itself a third)."""
+    n = faces.shape[0]
+    area = np.empty(n)
+    cen = np.empty((n, 3))
+    for t in range(n):
+        i0, i1, i2 = faces[t, 0], faces[t, 1], faces[t, 2]
+        ux = verts[i1, 0] - verts[i0, 0]
+        uy = verts[i1, 1] - verts[i0, 1]
+        uz = verts[i1, 2] - verts[i0, 2]
+        vx = verts[i2, 0] - verts[i0, 0]
+        vy = verts[i2, 1] - verts[i0, 1]
+        vz = verts[i2, 2] - verts[i0, 2]
+        cx = uy * vz - uz * vy
+        cy = uz * vx - ux * vz
+        cz = ux * vy - uy * vx
+        area[t] = 0.5 * np.sqrt(cx * cx + cy * cy + cz * cz)
+        for d in range(3):
+            cen[t, d] = (verts[i0, d] + verts[i1, d] + verts[i2, d]) / (3.0 * sp[d])
+    return area, cen
+
+
 def _mesh_area(
     mask: np.ndarray,
     sp: np.ndarray,
@@ -253,9 +279,7 @@ def _mesh_area(
                 verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner")
                 if faces.size == 0:
                     continue
-                tri = verts[faces]
-                area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-                cen_local = tri.mean(axis=1) / sp  # voxel index units in the block
+                area, cen_local = _triangle_areas_centroids(verts, faces, np.asarray(sp, dtype=np.float64))
                 vox = np.floor(cen_local + origin + 0.5).astype(np.int64)
                 keep = np.ones(len(area), dtype=bool)
                 for ax in range(3):
