@@ -78,11 +78,15 @@ __all__ = [
 
 SOLID_LABELS = (1, 3)
 PORE_LABELS = (0, 2)
-_CLAMP_EPS = 0.02
-_KAPPA_CAP = 0.8  # cap of sigma * kappa
+#: the smoothed mask is clamped to >= 0.5 + CLAMP_EPS inside and <= 0.5 - CLAMP_EPS outside,
+#: so smoothing cannot change the topology of the meshed surface
+CLAMP_EPS = 0.02
+#: cap of sigma * kappa in the curvature correction of the smoothed area
+KAPPA_CAP = 0.8
 
 
-def _spacing(voxel_size_um) -> np.ndarray:
+def voxel_spacing_um(voxel_size_um) -> np.ndarray:
+    """Voxel size as a float64 ``(dz, dy, dx)`` array in um from a number or a triple."""
     sp = np.asarray(voxel_size_um, dtype=np.float64).reshape(-1)
     if sp.size == 1:
         sp = np.repeat(sp, 3)
@@ -180,27 +184,37 @@ def _curvature_field(f: np.ndarray, sp: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def triangle_area_centroid(verts, faces, t, sp):  # pragma: no cover - numba
+    """Area (um^2) of triangle ``t`` of a marching-cubes mesh (vertices in um) and its
+    centroid in voxel units (z, y, x); a numba helper of the area kernels here and in
+    :mod:`batteryct.particles`."""
+    i0, i1, i2 = faces[t, 0], faces[t, 1], faces[t, 2]
+    uz = verts[i1, 0] - verts[i0, 0]
+    uy = verts[i1, 1] - verts[i0, 1]
+    ux = verts[i1, 2] - verts[i0, 2]
+    vz = verts[i2, 0] - verts[i0, 0]
+    vy = verts[i2, 1] - verts[i0, 1]
+    vx = verts[i2, 2] - verts[i0, 2]
+    cz = uy * vx - ux * vy
+    cy = ux * vz - uz * vx
+    cx = uz * vy - uy * vz
+    area = 0.5 * np.sqrt(cz * cz + cy * cy + cx * cx)
+    pz = (verts[i0, 0] + verts[i1, 0] + verts[i2, 0]) / (3.0 * sp[0])
+    py = (verts[i0, 1] + verts[i1, 1] + verts[i2, 1]) / (3.0 * sp[1])
+    px = (verts[i0, 2] + verts[i1, 2] + verts[i2, 2]) / (3.0 * sp[2])
+    return area, pz, py, px
+
+
+@numba.njit(cache=True)
 def _triangle_areas_centroids(verts, faces, sp):  # pragma: no cover - numba
-    """Area (um^2) and centroid (voxel units) of each triangle. One pass without the
-    (n, 3, 3) temporaries of ``verts[faces]``, ``np.cross`` and ``norm``: those took half of
-    the time of an interface area on a 256^3 electrode (marching cubes itself a third)."""
+    """Area (um^2) and centroid (voxel units) of every triangle, in one pass: the (n, 3, 3)
+    temporaries of ``verts[faces]``, ``np.cross`` and ``norm`` took half of the time of an
+    interface area on a 256^3 electrode (marching cubes itself a third)."""
     n = faces.shape[0]
     area = np.empty(n)
     cen = np.empty((n, 3))
     for t in range(n):
-        i0, i1, i2 = faces[t, 0], faces[t, 1], faces[t, 2]
-        ux = verts[i1, 0] - verts[i0, 0]
-        uy = verts[i1, 1] - verts[i0, 1]
-        uz = verts[i1, 2] - verts[i0, 2]
-        vx = verts[i2, 0] - verts[i0, 0]
-        vy = verts[i2, 1] - verts[i0, 1]
-        vz = verts[i2, 2] - verts[i0, 2]
-        cx = uy * vz - uz * vy
-        cy = uz * vx - ux * vz
-        cz = ux * vy - uy * vx
-        area[t] = 0.5 * np.sqrt(cx * cx + cy * cy + cz * cz)
-        for d in range(3):
-            cen[t, d] = (verts[i0, d] + verts[i1, d] + verts[i2, d]) / (3.0 * sp[d])
+        area[t], cen[t, 0], cen[t, 1], cen[t, 2] = triangle_area_centroid(verts, faces, t, sp)
     return area, cen
 
 
@@ -272,7 +286,7 @@ def _mesh_area(
                 if sigma_um > 0:
                     f = ndi.gaussian_filter(sub.astype(np.float32), sig_vox, mode="nearest", truncate=4.0)
                     fm = np.where(
-                        sub, np.maximum(f, np.float32(0.5 + _CLAMP_EPS)), np.minimum(f, np.float32(0.5 - _CLAMP_EPS))
+                        sub, np.maximum(f, np.float32(0.5 + CLAMP_EPS)), np.minimum(f, np.float32(0.5 - CLAMP_EPS))
                     )
                 else:
                     f = fm = sub.astype(np.float32)
@@ -301,7 +315,7 @@ def _mesh_area(
                 if curvature_correction and sigma_um > 0:
                     kappa = _curvature_field(f, sp)
                     k = ndi.map_coordinates(kappa, cen_local[keep].T, order=1, mode="nearest")
-                    kmax = _KAPPA_CAP / sigma_um
+                    kmax = KAPPA_CAP / sigma_um
                     k = np.clip(k, -kmax, kmax)
                     area = area * (1.0 + 0.5 * sigma_um * sigma_um * k * k)
                 total += float(np.sum(area, dtype=np.float64))
@@ -338,7 +352,7 @@ def surface_area_um2(
     faces). Empty masks give 0.0.
     """
     m = _check_mask(mask)
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     return _mesh_area(
         m,
         sp,
@@ -369,7 +383,7 @@ def interface_area_um2(
     the ROI as it is. Triangles count if their centroid lies in a ROI voxel.
     """
     m = _check_mask(mask)
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     if roi is not None:
         roi = _check_mask(roi, "roi")
         if roi.shape != m.shape:
@@ -410,7 +424,7 @@ def specific_surface_area_per_um(
     not interface). ``roi`` None = the whole array.
     """
     m = _check_mask(mask)
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     n_roi = m.size if roi is None else int(np.count_nonzero(roi))
     if n_roi == 0:
         raise ValueError("the ROI is empty")

@@ -106,7 +106,7 @@ from numba import njit
 from scipy import ndimage as ndi
 
 from . import metrics
-from .metrics import _CLAMP_EPS, _KAPPA_CAP, _spacing
+from .metrics import CLAMP_EPS, KAPPA_CAP, triangle_area_centroid, voxel_spacing_um
 
 __all__ = [
     "PLANES",
@@ -406,22 +406,7 @@ def _face_areas(verts, faces, sp, slot, sigma_um, kmax, n_slots, kappa):
     out = np.zeros(n_slots)
     correct = sigma_um > 0.0
     for t in range(faces.shape[0]):
-        ia = faces[t, 0]
-        ib = faces[t, 1]
-        ic = faces[t, 2]
-        e1z = verts[ib, 0] - verts[ia, 0]
-        e1y = verts[ib, 1] - verts[ia, 1]
-        e1x = verts[ib, 2] - verts[ia, 2]
-        e2z = verts[ic, 0] - verts[ia, 0]
-        e2y = verts[ic, 1] - verts[ia, 1]
-        e2x = verts[ic, 2] - verts[ia, 2]
-        cz = e1y * e2x - e1x * e2y
-        cy = e1x * e2z - e1z * e2x
-        cx = e1z * e2y - e1y * e2z
-        area = 0.5 * np.sqrt(cz * cz + cy * cy + cx * cx)
-        pz = (verts[ia, 0] + verts[ib, 0] + verts[ic, 0]) / 3.0 / sp[0]
-        py = (verts[ia, 1] + verts[ib, 1] + verts[ic, 1]) / 3.0 / sp[1]
-        px = (verts[ia, 2] + verts[ib, 2] + verts[ic, 2]) / 3.0 / sp[2]
+        area, pz, py, px = triangle_area_centroid(verts, faces, t, sp)
         if correct:
             k = _trilinear_nearest(kappa, pz, py, px)
             k = min(max(k, -kmax), kmax)
@@ -647,7 +632,7 @@ def split_particles(
         last, in raster order.
     """
     lab = _check_labels(labels)
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     if not min_radius_um > 0:
         raise ValueError(f"min_radius_um must be > 0, got {min_radius_um}")
     if not 0 <= h_fraction < 1:
@@ -888,10 +873,10 @@ def _measure_objects(
             ndi.gaussian_filter(atlas, sig_vox, output=f, mode="nearest", truncate=4.0)
             fm = view(buf_fm, shape)
             np.copyto(fm, f)
-            np.maximum(fm, np.float32(0.5 + _CLAMP_EPS), out=fm, where=atlas)
+            np.maximum(fm, np.float32(0.5 + CLAMP_EPS), out=fm, where=atlas)
             notm = view(buf_b1, shape)
             np.logical_not(atlas, out=notm)
-            np.minimum(fm, np.float32(0.5 - _CLAMP_EPS), out=fm, where=notm)
+            np.minimum(fm, np.float32(0.5 - CLAMP_EPS), out=fm, where=notm)
         else:
             np.copyto(f, atlas)
             fm = f
@@ -904,7 +889,7 @@ def _measure_objects(
             verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band,
                                                 allow_degenerate=True)
             if faces.size:
-                kmax = _KAPPA_CAP / sigma_um if sigma_um > 0 else 0.0
+                kmax = KAPPA_CAP / sigma_um if sigma_um > 0 else 0.0
                 if correct:
                     kc = view(buf_k, shape)
                     _kappa_field(f, sp, band, view(buf_n, (3,) + tuple(shape)), kc)
@@ -918,10 +903,10 @@ def _measure_objects(
             elif rsig_um > 0:
                 fr = view(buf_r, shape)
                 ndi.gaussian_filter(atlas, rsig_vox, output=fr, mode="nearest", truncate=4.0)
-                np.maximum(fr, np.float32(0.5 + _CLAMP_EPS), out=fr, where=atlas)
+                np.maximum(fr, np.float32(0.5 + CLAMP_EPS), out=fr, where=atlas)
                 notm = view(buf_b1, shape)
                 np.logical_not(atlas, out=notm)
-                np.minimum(fr, np.float32(0.5 - _CLAMP_EPS), out=fr, where=notm)
+                np.minimum(fr, np.float32(0.5 - CLAMP_EPS), out=fr, where=notm)
             else:
                 fr = view(buf_f, shape)
                 np.copyto(fr, atlas)
@@ -1056,7 +1041,7 @@ def particle_table(
     lab = _check_labels(labels)
     if lab.shape != inst.shape:
         raise ValueError(f"labels shape {lab.shape} differs from instances shape {inst.shape}")
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     vox = float(np.prod(sp))
     n = int(inst.max()) if inst.size else 0
     if n == 0:
@@ -1144,7 +1129,7 @@ def void_table(
     lab = _check_labels(labels)
     if lab.shape != inst.shape:
         raise ValueError(f"labels shape {lab.shape} differs from instances shape {inst.shape}")
-    sp = _spacing(voxel_size_um)
+    sp = voxel_spacing_um(voxel_size_um)
     vl, n_voids = _void_components(lab, void_label)
     if n_voids == 0:
         return _empty(VOID_COLUMNS)
