@@ -326,3 +326,27 @@ def test_degenerate_inputs():
         network.extract_network(m.astype(float), 1.0)
     with pytest.raises(ValueError):
         network.network_effective_diffusivity(nodes, throats, 0, conductance="nope")
+
+
+def test_contact_keys_do_not_overflow_with_many_nodes():
+    """Contact throats are keyed ``lo * n_nodes + hi``; with int32 cells that overflowed at
+    ~46k nodes (a 512^3 electrode failed in _tables with negative node ids)."""
+    from batteryct.network import _add_contacts
+
+    class G:  # the part of network._Graph that _add_contacts uses
+        def __init__(self, n):
+            self.r = np.ones(n)
+            self.pos = np.zeros((n, 3))
+            self.a, self.b, self.t_alive, self.added = [], [], [], []
+
+        def add_throat(self, a, b, p):
+            self.added.append((a, b))
+
+    n_nodes = 100_000
+    cell = np.full((2, 1, 2), -1, np.int32)
+    cell[0, 0, 0], cell[1, 0, 0] = 99_998, 99_999  # touching cells of two high-numbered nodes
+    g = G(n_nodes)
+    g.pos[99_998] = (0.5, 0.5, 0.5)
+    g.pos[99_999] = (1.5, 0.5, 0.5)
+    _add_contacts(g, cell, np.ones(3), np.ones(cell.shape, np.float32))
+    assert g.added == [(99_998, 99_999)]

@@ -1444,8 +1444,9 @@ def _add_contacts(g, cell, h, dist):
         w_all.append(np.minimum(dist[tuple(sa)][hit], dist[tuple(sb)][hit]).astype(np.float64))
     if not lo_all:
         return
-    lo = np.concatenate(lo_all)
-    hi = np.concatenate(hi_all)
+    # int64: the cells are int32 and lo * n overflows int32 beyond ~46k nodes (a 512^3 electrode)
+    lo = np.concatenate(lo_all).astype(np.int64)
+    hi = np.concatenate(hi_all).astype(np.int64)
     area = np.concatenate(area_all)
     n = len(g.r)
     key = lo * n + hi
