@@ -65,6 +65,8 @@ def test_sampled_labels_have_the_posteriors_as_marginals(global_weight):
     samples = electrode.sample_labels(post, codes, n_samples=n, seed=7, global_weight=global_weight)
     again = electrode.sample_labels(post, codes, n_samples=3, seed=7, global_weight=global_weight)
     assert all(np.array_equal(a, b) for a, b in zip(samples, again))
+    # sample i depends on (seed, i) only, so samples can be separate jobs
+    assert np.array_equal(electrode.sample_label_volume(post, codes, 2, 7, global_weight=global_weight), samples[2])
     per_sample = np.array([[np.mean(s == c) for c in codes] for s in samples])
     # mean over samples -> posterior; the standard error is largest (sqrt(p(1-p)/n) <= 0.025)
     # when all voxels of a sample share one class (global_weight = 1)
@@ -103,6 +105,20 @@ def test_sampled_boundaries_scatter_about_the_hard_boundary():
     assert np.mean(fractions) == pytest.approx(hard_fraction, abs=0.01)
     # the boundary moves by about +/-2 sigma = +/-4 columns
     assert 2.5 / 48 < np.quantile(fractions, 0.975) - hard_fraction < 6 / 48
+
+
+def test_with_intervals_covers_every_metric_and_checks_the_samples():
+    row = {"porosity": 0.40, "tortuosity_factor_z": 2.0, "bruggeman_exponent_in_plane": -0.1}
+    samples = [{"porosity": 0.39, "tortuosity_factor_z": 2.1, "bruggeman_exponent_in_plane": -0.2},
+               {"porosity": 0.41, "tortuosity_factor_z": np.inf, "bruggeman_exponent_in_plane": 0.0}]
+    out = electrode.with_intervals(row, samples)
+    assert out["uncertainty_samples"] == 2
+    assert out["tortuosity_factor_z_ci_low"] == 2.0 and np.isinf(out["tortuosity_factor_z_ci_high"])
+    lo, hi = electrode.interval([0.39, 0.41], 0.40)
+    assert (out["porosity_ci_low"], out["porosity_ci_high"]) == (max(lo, 0.0), min(hi, 1.0))
+    assert out["bruggeman_exponent_in_plane_ci_low"] < -0.1  # not clipped at 0
+    with pytest.raises(ValueError, match="sample 1 lacks"):
+        electrode.with_intervals(row, [samples[0], {"porosity": 0.4}])
 
 
 def test_interval_from_samples():

@@ -173,6 +173,25 @@ def test_tiny_campaign_outputs(campaign):
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
 
 
+def test_uncertainty_sample_jobs_give_the_one_process_row(campaign):
+    """The workflow's value job + one job per posterior sample + combine give the row of
+    electrode.transport_metrics run in one process on the same segmentation."""
+    from batteryct import electrode
+
+    workdir, _ = campaign
+    table = pd.read_parquet(workdir / "results/tables/transport.parquet").set_index("sample")
+    row = table.loc["E1"]
+    assert row["uncertainty_samples"] == 3
+    assert np.isnan(table.loc["R1"].get("porosity_ci_low", np.nan))  # imported labels: no posteriors
+    labels, post, codes, voxel = electrode.read_transport_box(workdir / "results/segmentations/E1/a.h5",
+                                                            TINY["metrics"]["roi_radius_fraction"])
+    expected, _, _ = electrode.transport_metrics(labels, voxel, TINY["transport"], posteriors=post, class_codes=codes)
+    for key in ("porosity", "porosity_ci_low", "tortuosity_factor_z_ci_high", "conductivity_x_S_m_ci_low",
+                "network_n_pores_ci_high", "random_walk_tortuosity_factor_y_ci_low"):
+        assert row[key] == pytest.approx(expected[key], rel=1e-9), key
+    assert row["porosity_ci_low"] < row["porosity"] < row["porosity_ci_high"]
+
+
 def test_second_run_is_a_no_op(campaign):
     workdir, _ = campaign
     proc = snakemake(workdir, "--dry-run")
@@ -196,9 +215,27 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
     # Everything downstream of the two reconstructed scans' segmentations, nothing upstream,
     # nothing of the imported-labels scan.
     assert jobs == {"segment": 2, "scan_metrics": 2, "validate_scan": 2, "scan_preview": 2,
-                    "particles": 1, "validate_particles": 1, "transport": 1,
-                    "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1, "acceptance": 1,
+                    "particles": 1, "validate_particles": 1, "transport_value": 1,
+                    "transport_sample": 3, "transport": 1, "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1, "acceptance": 1,
                     "particle_validation_table": 1, "transport_tables": 1, "campaign_report": 1, "all": 1}
+
+
+def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
+    workdir, _ = campaign
+    cmd_config = workdir / "config.yaml"
+    backup = cmd_config.read_text()
+    config = yaml.safe_load(backup)
+    config["transport"]["uncertainty_samples"] += 1
+    cmd_config.write_text(yaml.safe_dump(config))
+    try:
+        proc = snakemake(workdir, "--dry-run")
+    finally:
+        cmd_config.write_text(backup)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    # sample i depends on (seed, i) only: the value and the 3 samples made stay valid
+    assert "transport_value" not in jobs and "segment" not in jobs
+    assert jobs["transport_sample"] == 1 and jobs["transport"] == 1
+    assert "sample_003.parquet" in proc.stdout + proc.stderr
 
 
 def test_edited_library_module_reruns_its_rule(campaign):
@@ -271,7 +308,7 @@ def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
     assert "sample 'E1', scan 'blank'" in seg_log and "cannot separate the phases" in seg_log, seg_log
     assert not (workdir / "results/segmentations/E1/blank.h5").exists()
     # No pore phase: transport fails for that scan alone, naming it; its metrics row exists.
-    tr_log = (workdir / "results/logs/transport/R1/solid.log").read_text()
+    tr_log = (workdir / "results/logs/transport_value/R1/solid.log").read_text()
     assert "sample 'R1', scan 'solid'" in tr_log and "no pore phase" in tr_log, tr_log
     assert not (workdir / "results/transport/R1/solid.parquet").exists()
     assert pd.read_parquet(workdir / "results/metrics/R1/solid.parquet")["porosity"].iloc[0] == 0.0
@@ -280,7 +317,7 @@ def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
     assert np.isinf(layers["tortuosity_factor_z"]) and layers["deff_over_dbulk_z"] == 0.0
     assert np.isnan(layers["bruggeman_exponent_through_plane"])
     assert layers["tortuosity_factor_y"] == pytest.approx(1.0, abs=1e-4)
-    assert "does not percolate along z" in (workdir / "results/logs/transport/R1/layers.log").read_text()
+    assert "does not percolate along z" in (workdir / "results/logs/transport_value/R1/layers.log").read_text()
     # Non-cubic voxels (every 2nd slice of the NREL crop, 0.8 um apart): the same porosity and
     # in-plane surface, lengths in um along each axis.
     aniso = pd.read_parquet(workdir / "results/transport/R1/aniso.parquet").iloc[0]

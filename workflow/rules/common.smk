@@ -156,6 +156,25 @@ def transport_scan_keys():
     return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
 
 
+def has_posteriors(sample, scan):
+    """Segmented electrode scans store class posteriors (segment.py); imported labels do not."""
+    return not is_labels_scan(sample, scan) and SAMPLES.loc[sample, "kind"] == "electrode"
+
+
+def transport_sample_inputs(wildcards):
+    """The scan's posterior-sample rows (none without posteriors or with 0 samples)."""
+    if not has_posteriors(wildcards.sample, wildcards.scan):
+        return []
+    n = int(config["transport"]["uncertainty_samples"])
+    return [f"results/transport_samples/{wildcards.sample}/{wildcards.scan}/sample_{i:03d}.parquet" for i in range(n)]
+
+
+def transport_params(*exclude):
+    """The transport config without ``exclude`` keys, so changing e.g. the number of
+    uncertainty samples does not rerun the value or the samples already made."""
+    return {k: v for k, v in config["transport"].items() if k not in exclude}
+
+
 def simulated_particle_scan_keys():
     return [k for k in particle_scan_keys() if k in set(simulated_scan_keys())]
 

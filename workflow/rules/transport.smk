@@ -1,28 +1,80 @@
-# Electrode transport: tortuosity (finite volumes, random walk), conductivity, pore network.
+# Electrode transport: tortuosity (finite volumes, random walk), conductivity, pore network,
+# and their 95 % intervals from posterior label samples, one job per sample.
+
+UNCERTAINTY_KEYS = ("uncertainty_samples", "uncertainty_correlation_voxels", "uncertainty_global_weight",
+                    "uncertainty_rtol")
+TRANSPORT_CODE = ("electrode", "transport", "random_walk", "network", "particles", "metrics", "segment", "io",
+                  "runlog")
 
 
-rule transport:
+rule transport_value:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
-        row="results/transport/{sample}/{scan}.parquet",
+        row="results/transport_samples/{sample}/{scan}/value.parquet",
         nodes="results/network/{sample}/{scan}_nodes.parquet",
         throats="results/network/{sample}/{scan}_throats.parquet",
         openpnm="results/network/{sample}/{scan}_openpnm.npz",
     params:
         scan=scan_params,
-        transport=config["transport"],
+        transport=transport_params(*UNCERTAINTY_KEYS),
         roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
-        code=code_hash("electrode", "transport", "random_walk", "network", "particles", "metrics", "segment",
-                       "io", "runlog"),
+        code=code_hash(*TRANSPORT_CODE),
     log:
-        "results/logs/transport/{sample}/{scan}.log",
+        "results/logs/transport_value/{sample}/{scan}.log",
     benchmark:
-        "results/benchmarks/transport/{sample}/{scan}.tsv"
+        "results/benchmarks/transport_value/{sample}/{scan}.tsv"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=60,
+    conda:
+        "../../envs/segment.yaml"
+    script:
+        "../scripts/transport_value.py"
+
+
+rule transport_sample:
+    input:
+        labels="results/segmentations/{sample}/{scan}.h5",
+    output:
+        row="results/transport_samples/{sample}/{scan}/sample_{index}.parquet",
+    params:
+        scan=scan_params,
+        index=lambda wildcards: int(wildcards.index),
+        transport=transport_params("uncertainty_samples"),
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        code=code_hash(*TRANSPORT_CODE),
+    wildcard_constraints:
+        index=r"\d{3}",
+    log:
+        "results/logs/transport_sample/{sample}/{scan}_{index}.log",
+    benchmark:
+        "results/benchmarks/transport_sample/{sample}/{scan}_{index}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    conda:
+        "../../envs/segment.yaml"
+    script:
+        "../scripts/transport_sample.py"
+
+
+rule transport:
+    input:
+        value="results/transport_samples/{sample}/{scan}/value.parquet",
+        samples=transport_sample_inputs,
+    output:
+        row="results/transport/{sample}/{scan}.parquet",
+    params:
+        scan=scan_params,
+        code=code_hash("electrode", "io", "runlog"),
+    log:
+        "results/logs/transport/{sample}/{scan}.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../../envs/segment.yaml"
     script:

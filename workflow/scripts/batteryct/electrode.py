@@ -112,9 +112,9 @@ def bruggeman_exponent(tortuosity_factor: float, porosity: float) -> float:
     return float(-np.log(tortuosity_factor) / np.log(porosity))
 
 
-def sample_labels(posteriors: np.ndarray, class_codes, n_samples: int, seed: int,
-                  correlation_voxels: float = 2.0, global_weight: float = 0.8) -> list[np.ndarray]:
-    """Label volumes drawn from per-voxel class probabilities, spatially coherent.
+def sample_label_volume(posteriors: np.ndarray, class_codes, index: int, seed: int,
+                        correlation_voxels: float = 2.0, global_weight: float = 0.8) -> np.ndarray:
+    """Label volume number ``index`` drawn from per-voxel class probabilities, spatially coherent.
 
     Each voxel takes the class whose cumulative posterior (classes in the order of
     ``class_codes``, i.e. of increasing attenuation: pore, binder, active) first reaches a
@@ -129,25 +129,33 @@ def sample_labels(posteriors: np.ndarray, class_codes, n_samples: int, seed: int
     correlated over the denoising patch does. Independent draws (``w = 0`` and no
     smoothing) would instead give salt-and-pepper labels whose surface area and
     tortuosity are biased high, and intervals that shrink with the volume size.
-    Deterministic for a given ``seed``.
+
+    The draw depends only on ``(seed, index)``, not on how many samples are taken, so
+    samples can be computed in separate jobs and adding samples keeps the earlier ones.
     """
     if not 0.0 <= global_weight <= 1.0:
         raise ValueError(f"global_weight must be in [0, 1], got {global_weight}")
+    if index < 0:
+        raise ValueError(f"sample index must be >= 0, got {index}")
     post = np.asarray(posteriors, dtype=np.float32)
     cumulative = np.cumsum(post, axis=0)
     cumulative /= np.maximum(cumulative[-1:], 1e-12)
     codes = np.asarray(class_codes, dtype=np.uint8)
-    out = []
-    for i in range(n_samples):
-        rng = np.random.default_rng([seed, i])
-        shared = rng.standard_normal()
-        field = ndimage.gaussian_filter(rng.standard_normal(post.shape[1:]).astype(np.float32), correlation_voxels)
-        field /= max(float(field.std()), 1e-12)
-        z = np.float32(np.sqrt(global_weight) * shared) + np.float32(np.sqrt(1.0 - global_weight)) * field
-        u = special.ndtr(z)
-        index = np.minimum((cumulative < u[None]).sum(axis=0), len(codes) - 1)
-        out.append(codes[index])
-    return out
+    rng = np.random.default_rng([seed, index])
+    shared = rng.standard_normal()
+    field = ndimage.gaussian_filter(rng.standard_normal(post.shape[1:]).astype(np.float32), correlation_voxels)
+    field /= max(float(field.std()), 1e-12)
+    z = np.float32(np.sqrt(global_weight) * shared) + np.float32(np.sqrt(1.0 - global_weight)) * field
+    u = special.ndtr(z)
+    choice = np.minimum((cumulative < u[None]).sum(axis=0), len(codes) - 1)
+    return codes[choice]
+
+
+def sample_labels(posteriors: np.ndarray, class_codes, n_samples: int, seed: int,
+                  correlation_voxels: float = 2.0, global_weight: float = 0.8) -> list[np.ndarray]:
+    """The first ``n_samples`` label volumes of :func:`sample_label_volume`."""
+    return [sample_label_volume(posteriors, class_codes, i, seed, correlation_voxels, global_weight)
+            for i in range(n_samples)]
 
 
 def interval(samples, value: float, level: float = 0.95) -> tuple[float, float]:
@@ -185,6 +193,29 @@ def box_roi(shape, radius_fraction: float) -> tuple[slice, slice, slice]:
     half = int(np.floor(radius / np.sqrt(2)))
     cy, cx = n_y // 2, n_x // 2
     return slice(None), slice(cy - half, cy + half), slice(cx - half, cx + half)
+
+
+def read_transport_box(path, radius_fraction: float, posteriors: bool = True):
+    """The transport box of a segmentation file: ``(labels, posteriors, class_codes,
+    voxel_size_um)``.
+
+    Reconstructed scans are cropped to :func:`box_roi` (``radius_fraction`` of the field of
+    view); imported label volumes (attribute ``roi = "box"``) are used whole and have no
+    posteriors (None, as when ``posteriors=False`` or the file holds none).
+    """
+    from . import io
+
+    labels, attrs = io.read_volume(path, "labels")
+    post = None
+    if attrs.get("roi") != "box":
+        box = box_roi(labels.shape, radius_fraction)
+        labels = labels[box]
+        if posteriors:
+            try:
+                post = io.read_volume(path, "posteriors")[0][(slice(None),) + box]
+            except io.InputDataError:
+                post = None
+    return labels, post, attrs.get("posterior_class_codes"), io.voxel_size_um(attrs)
 
 
 def _voxel_volume_um3(voxel_size_um) -> float:
@@ -264,9 +295,25 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
     return out, nodes, throats
 
 
-def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=None, class_codes=None,
-                      logger=None):
-    """Every electrode transport metric of one scan, as (row dict, nodes, throats).
+def particle_instances(labels: np.ndarray, voxel_size_um, p: dict):
+    """Active particle ids of the hard labels for the contact resistance (None when there
+    is no contact resistance or no active phase)."""
+    from . import particles
+
+    if p["contact_resistance_ohm_m2"] > 0 and (labels == LABEL_SOLID).any():
+        return particles.split_particles(labels, voxel_size_um, solid_labels=(LABEL_SOLID,),
+                                         min_radius_um=p["particle_min_radius_um"])
+    return None
+
+
+def _check_has_pores(labels: np.ndarray) -> None:
+    if not phase_masks(labels)["pore"].any():
+        raise ValueError("no pore phase in the volume: transport metrics need pores "
+                         f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})")
+
+
+def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, logger=None):
+    """Every electrode transport metric of the hard labels, as (row dict, nodes, throats).
 
     ``p`` holds the ``transport`` section of the config; ``voxel_size_um`` is a float or
     ``(dz, dy, dx)``. Metrics: phase fractions, solid surface area, phase-pair interface
@@ -274,44 +321,72 @@ def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=Non
     where the pore phase does not percolate), percolating / isolated / dead-end pore
     fractions, electronic conductivity with contact resistance, Bruggeman exponents,
     random-walk tortuosity (per axis), the pore network and its effective diffusivity.
-
-    With ``posteriors`` and ``p["uncertainty_samples"] = N > 0``, N label volumes are
-    drawn (:func:`sample_labels`, ``p["seed"]``, ``p["uncertainty_correlation_voxels"]``,
-    ``p["uncertainty_global_weight"]``), *every* metric is computed on each (finite-volume
-    solves to ``p["uncertainty_rtol"]``) (the active
-    particle partition of the hard labels is kept, grown into the sample's active phase:
-    :func:`expand_instances`) and gets ``*_ci_low`` / ``*_ci_high`` (:func:`interval`, 95 %).
+    Raises ValueError if there is no pore phase.
     """
-    from . import particles
+    _check_has_pores(labels)
+    return _metrics(labels, voxel_size_um, p, particle_instances(labels, voxel_size_um, p), logger=logger)
 
-    masks = phase_masks(labels)
-    if not masks["pore"].any():
-        raise ValueError("no pore phase in the volume: transport metrics need pores "
-                         f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})")
-    instances = None
-    if p["contact_resistance_ohm_m2"] > 0 and masks["active"].any():
-        instances = particles.split_particles(labels, voxel_size_um, solid_labels=(LABEL_SOLID,),
-                                              min_radius_um=p["particle_min_radius_um"])
+
+def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, index: int, voxel_size_um,
+                   p: dict, grown_instances=None, logger=None) -> dict:
+    """Every metric of :func:`value_metrics` on posterior sample ``index``, as a row dict.
+
+    The sample is :func:`sample_label_volume` with ``p["seed"]``,
+    ``p["uncertainty_correlation_voxels"]`` and ``p["uncertainty_global_weight"]``; its
+    finite-volume solves stop at ``p["uncertainty_rtol"]``. The active particle partition
+    of the hard ``labels``, grown by :func:`expand_instances` (``grown_instances``,
+    computed here if None), is cut to the sample's active phase, so contacts stay where
+    they were.
+    Independent of every other sample: samples can run as separate jobs.
+    """
+    _check_has_pores(labels)
+    if grown_instances is None:
+        instances = particle_instances(labels, voxel_size_um, p)
+        grown_instances = None if instances is None else expand_instances(instances)
+    sample = sample_label_volume(posteriors, class_codes, index, p["seed"],
+                                 correlation_voxels=p.get("uncertainty_correlation_voxels", 2.0),
+                                 global_weight=p.get("uncertainty_global_weight", 0.8))
+    inst = None if grown_instances is None else np.where(sample == LABEL_SOLID, grown_instances, 0)
+    # Solves on the samples stop at uncertainty_rtol: at 1e-4 tau moves by <= 0.03 % (256^3
+    # benchmark electrode: 2.72078 vs 2.72020 at 1e-6, 6 instead of 15 iterations), two
+    # orders of magnitude below the spread between samples.
+    p_sample = dict(p, rtol=max(p["rtol"], p.get("uncertainty_rtol", p["rtol"])))
+    row = _metrics(sample, voxel_size_um, p_sample, inst)[0]
+    if logger is not None:
+        logger.info(f"uncertainty sample {index}: porosity {row['porosity']:.4f}, "
+                    f"tau_z {row['tortuosity_factor_z']:.4g}")
+    return row
+
+
+def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> dict:
+    """``row`` with ``<metric>_ci_low`` / ``<metric>_ci_high`` for every metric, from the
+    same metrics on posterior samples (:func:`interval`, clipped to the metric's range),
+    and ``uncertainty_samples``. A metric missing from a sample row is an error."""
+    out = dict(row)
+    metric_keys = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
+    for i, s in enumerate(sample_rows):
+        missing = [k for k in metric_keys if k not in s]
+        if missing:
+            raise ValueError(f"uncertainty sample {i} lacks metrics {missing}")
+    for key in metric_keys:
+        lo, hi = interval([s[key] for s in sample_rows], row[key], level)
+        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = _bounded(key, lo, hi)
+    out["uncertainty_samples"] = len(sample_rows)
+    return out
+
+
+def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=None, class_codes=None,
+                      logger=None):
+    """:func:`value_metrics`, and with ``posteriors`` and ``p["uncertainty_samples"] = N > 0``
+    the N samples of :func:`sample_metrics` and the intervals of :func:`with_intervals`, in
+    one process (the workflow runs the samples as separate jobs)."""
+    _check_has_pores(labels)
+    instances = particle_instances(labels, voxel_size_um, p)
     row, nodes, throats = _metrics(labels, voxel_size_um, p, instances, logger=logger)
     n_samples = int(p.get("uncertainty_samples", 0))
     if posteriors is not None and n_samples > 0:
-        grown = expand_instances(instances) if instances is not None else None
-        samples = sample_labels(posteriors, class_codes, n_samples, p["seed"],
-                                correlation_voxels=p.get("uncertainty_correlation_voxels", 2.0),
-                                global_weight=p.get("uncertainty_global_weight", 0.8))
-        # Solves on the samples stop at uncertainty_rtol: at 1e-4 tau moves by <= 0.03 % (256^3
-        # benchmark electrode: 2.72078 vs 2.72020 at 1e-6, 6 instead of 15 iterations), two
-        # orders of magnitude below the spread between samples.
-        p_sample = dict(p, rtol=max(p["rtol"], p.get("uncertainty_rtol", p["rtol"])))
-        values = []
-        for i, s in enumerate(samples):
-            inst = None if grown is None else np.where(s == LABEL_SOLID, grown, 0)
-            values.append(_metrics(s, voxel_size_um, p_sample, inst)[0])
-            if logger is not None:
-                logger.info(f"uncertainty sample {i + 1}/{n_samples}: porosity {values[-1]['porosity']:.4f}, "
-                            f"tau_z {values[-1]['tortuosity_factor_z']:.4g}")
-        for key in list(row):
-            lo, hi = interval([v[key] for v in values], row[key])
-            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = _bounded(key, lo, hi)
-        row["uncertainty_samples"] = n_samples
+        grown = None if instances is None else expand_instances(instances)
+        rows = [sample_metrics(labels, posteriors, class_codes, i, voxel_size_um, p, grown, logger)
+                for i in range(n_samples)]
+        row = with_intervals(row, rows)
     return row, nodes, throats
