@@ -5,7 +5,12 @@ reconstructs it (not timed), then times segmentation (with posteriors) and
 :func:`batteryct.electrode.transport_metrics` (finite-volume τ and conductivity on three
 axes, random walk, interfaces, network) and prints the peak RSS of the process.
 
-    python benchmarks/bench_electrode.py --n 256 [--uncertainty 0] [--cache DIR]
+    python benchmarks/bench_electrode.py --n 256 [--uncertainty 0] [--workers 1] [--cache DIR]
+
+``--uncertainty N --workers W`` runs as the workflow does with ``--cores W``: the value
+job (``transport_value``, W numba threads) and then the N ``transport_sample`` jobs (one
+thread each) W at a time, in W worker processes; the time is the wall time of the whole
+schedule and the peak RSS is the largest of the main process and of any worker.
 
 With ``--cache DIR`` the reconstruction is saved there (``electrode_<n>.npy``) and reused
 by the next run, which then starts from it, so the peak RSS printed is that of the
@@ -31,6 +36,8 @@ def main():
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--uncertainty", type=int, default=0, help="posterior samples (config default 8)")
     ap.add_argument("--cache", default=None, help="folder for the reconstructed volume")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="with --uncertainty: samples in this many processes (as snakemake --cores)")
     args = ap.parse_args()
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     spec = {**cfg["simulate"]["defaults"], **cfg["simulate"]["scans"]["NMC811_E2/s01"],
@@ -58,13 +65,46 @@ def main():
     t1 = time.perf_counter()
     box = electrode.box_roi(labels.shape, cfg["metrics"]["roi_radius_fraction"])
     p = dict(cfg["transport"], uncertainty_samples=args.uncertainty)
-    row, nodes, throats = electrode.transport_metrics(labels[box], float(spec["voxel_size_um"]), p,
-                                                      posteriors=post[(slice(None),) + box], class_codes=segment.CLASS_LABELS)
+    voxel = float(spec["voxel_size_um"])
+    if args.workers <= 1:
+        row, nodes, throats = electrode.transport_metrics(labels[box], voxel, p, posteriors=post[(slice(None),) + box],
+                                                          class_codes=segment.CLASS_LABELS)
+    else:
+        row = run_as_jobs(labels[box], post[(slice(None),) + box], voxel, p, args.workers)
     t2 = time.perf_counter()
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
     print(f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
           f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB; numba threads {numba.get_num_threads()}")
     print({k: round(v, 4) for k, v in row.items() if k.startswith(("porosity", "tortuosity_factor_", "network_t"))})
+
+
+_JOB = {}
+
+
+def _init_worker(labels, post, voxel, p):
+    numba.set_num_threads(1)  # transport_sample: threads 1
+    _JOB.update(labels=labels, post=post, voxel=voxel, p=p)
+
+
+def _sample_job(index):
+    j = _JOB
+    return electrode.sample_metrics(j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"])
+
+
+def run_as_jobs(labels, post, voxel, p, workers):
+    """The workflow's jobs on ``workers`` cores: value (all threads), then the samples."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    t = time.perf_counter()
+    row, _, _ = electrode.value_metrics(labels, voxel, p)
+    print(f"  value job ({numba.get_num_threads()} threads): {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp.get_context("spawn"), _init_worker, (labels, post, voxel, p)) as pool:
+        rows = list(pool.map(_sample_job, range(int(p["uncertainty_samples"]))))
+    print(f"  {len(rows)} sample jobs on {workers} processes: {time.perf_counter() - t:.1f} s")
+    return electrode.with_intervals(row, rows)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+from batteryct.generators import overlapping_spheres  # noqa: E402
 
 
 def _maxrss_mb() -> float:
@@ -71,27 +72,6 @@ def _quartiles(x) -> list:
     if x.size == 0:
         return [float("nan")] * 3
     return [float(v) for v in np.percentile(x, [25, 50, 75])]
-
-
-def overlapping_spheres(n: int, porosity: float = 0.4, radius: float = 8.0,
-                        seed: int = 0) -> np.ndarray:
-    """Boolean-model pore space: solid = union of random spheres (radius in voxels).
-
-    Centres are Poisson points in a box padded by ``radius`` (no edge depletion); their
-    number gives the expected porosity ``exp(-lambda V_sphere)``. Same construction as
-    benchmarks/bench_tortuosity.py. Returns the pore mask (bool, (n, n, n)).
-    """
-    import edt
-
-    pad = int(np.ceil(radius))
-    m = n + 2 * pad
-    rng = np.random.default_rng(seed)
-    count = rng.poisson(-np.log(porosity) * m ** 3 / (4.0 / 3.0 * np.pi * radius ** 3))
-    centres = rng.integers(0, m, size=(count, 3))
-    not_centre = np.ones((m, m, m), bool)
-    not_centre[centres[:, 0], centres[:, 1], centres[:, 2]] = False
-    dist = edt.edt(not_centre, parallel=1)
-    return np.ascontiguousarray(dist[pad:pad + n, pad:pad + n, pad:pad + n] > radius)
 
 
 def load_volume(path: str) -> np.ndarray:

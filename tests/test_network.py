@@ -14,7 +14,6 @@ D_eff of batteryct.transport, "integrated" conductances):
 import math
 
 import cc3d
-import edt
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +21,7 @@ from scipy import ndimage as ndi
 from skimage.measure import euler_number
 
 from batteryct import network, transport
+from batteryct.generators import overlapping_spheres
 
 
 # --------------------------------------------------------------------------------------
@@ -45,19 +45,6 @@ def tube_lattice(n, spacing, radius):
         o = [d for d in range(3) if d != a]
         m |= c[o[0]] ** 2 + c[o[1]] ** 2 <= radius ** 2
     return m
-
-
-def overlapping_spheres(n, porosity, radius, seed):
-    """Pore space of a Boolean model: solid = union of random spheres (voxel units)."""
-    pad = int(math.ceil(radius))
-    m = n + 2 * pad
-    rng = np.random.default_rng(seed)
-    count = rng.poisson(-np.log(porosity) * m ** 3 / (4.0 / 3.0 * np.pi * radius ** 3))
-    centres = rng.integers(0, m, size=(count, 3))
-    not_centre = np.ones((m, m, m), bool)
-    not_centre[centres[:, 0], centres[:, 1], centres[:, 2]] = False
-    dist = edt.edt(not_centre, parallel=1)
-    return np.ascontiguousarray(dist[pad:pad + n, pad:pad + n, pad:pad + n] > radius)
 
 
 @pytest.fixture(scope="module")

@@ -834,7 +834,6 @@ def _measure_objects(
     buf_f = np.empty(n_max, np.float32)
     buf_fm = np.empty(n_max, np.float32) if sigma_um > 0 else None
     buf_b1 = np.empty(n_max, bool)
-    buf_b2 = np.empty(n_max, bool)
     correct = area_method == "batched" and sigma_um > 0
     buf_k = np.empty(n_max if correct else 1, np.float32)
     buf_n = np.empty(3 * n_max if correct else 3, np.float32)

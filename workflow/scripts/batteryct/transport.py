@@ -997,7 +997,7 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
     p = np.zeros(pshape, np.float32)
     z = np.zeros(pshape, np.float32)
     r32 = np.zeros(pshape, np.float32)  # float32 copy of r: the preconditioner's input
-    p1, p2 = fine.partial, fine.partial2
+    p1 = fine.partial
 
     def true_residual():
         _residual64(gz, gy, gx, x, r)
