@@ -4,7 +4,7 @@
 UNCERTAINTY_KEYS = ("uncertainty_samples", "uncertainty_correlation_voxels", "uncertainty_global_weight",
                     "uncertainty_rtol")
 TRANSPORT_CODE = ("electrode", "transport", "random_walk", "network", "particles", "metrics", "segment", "io",
-                  "runlog")
+                  "runlog", "_validation")
 
 
 rule transport_value:

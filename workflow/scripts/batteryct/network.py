@@ -218,6 +218,7 @@ _N_LINE_CANDIDATES = 32  # skeleton voxels tried per face opening
 _P_LEN, _P_RMIN, _P_RINT, _P_LA, _P_LT, _P_LB, _P_RA, _P_RT, _P_RB, _P_NVOX, _P_VOL, _P_AMIN, \
     _P_CONTACT = range(13)
 _N_PROPS = 13
+from ._validation import as_mask_3d
 
 
 # --------------------------------------------------------------------------------------
@@ -231,16 +232,7 @@ def _spacing(voxel_size_um) -> np.ndarray:
 
 
 def _check_mask(pore_mask) -> np.ndarray:
-    m = np.asarray(pore_mask)
-    if m.ndim != 3:
-        raise ValueError(f"pore_mask must be a 3-D (z, y, x) array, got shape {m.shape}")
-    if m.size == 0:
-        raise ValueError("pore_mask is empty")
-    if m.dtype != np.bool_:
-        if m.dtype.kind not in "biu":
-            raise TypeError(f"pore_mask must be boolean, got {m.dtype}")
-        m = m != 0
-    return np.ascontiguousarray(m)
+    return as_mask_3d(pore_mask, "pore_mask")
 
 
 def _check_axis(axis) -> int:

@@ -172,6 +172,7 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _CHUNK = 256  # walkers per parallel work item
 # (z, y, x) index pairs of the six stored second moments: zz, yy, xx, zy, zx, yx
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+from ._validation import as_mask_3d
 
 
 # --------------------------------------------------------------------------------------
@@ -185,16 +186,7 @@ def _check_voxel_size(voxel_size_um) -> tuple[float, float, float]:
 
 
 def _check_mask(pore_mask) -> np.ndarray:
-    mask = np.asarray(pore_mask)
-    if mask.ndim != 3:
-        raise ValueError(f"pore_mask must be a 3-D (z, y, x) array, got shape {mask.shape}")
-    if mask.size == 0:
-        raise ValueError("pore_mask is empty")
-    if mask.dtype != np.bool_:
-        if mask.dtype.kind not in "biu":
-            raise TypeError(f"pore_mask must be boolean, got {mask.dtype}")
-        mask = mask != 0
-    return np.ascontiguousarray(mask)
+    return as_mask_3d(pore_mask, "pore_mask")
 
 
 def _check_int(value, name: str, minimum: int) -> int:
