@@ -198,44 +198,42 @@ def test_second_run_is_a_no_op(campaign):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(campaign, tmp_path):
-    workdir, _ = campaign
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["segment"]["denoise_strength"] = 1.3
-    changed = workdir / "config_changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    cmd_config = workdir / "config.yaml"
-    backup = cmd_config.read_text()
-    cmd_config.write_text(changed.read_text())
-    try:
-        proc = snakemake(workdir, "--dry-run")
-    finally:
-        cmd_config.write_text(backup)
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    # Everything downstream of the two reconstructed scans' segmentations, nothing upstream,
-    # nothing of the imported-labels scan.
-    assert jobs == {"segment": 2, "scan_metrics": 2, "validate_scan": 2, "scan_preview": 2,
-                    "particles": 1, "validate_particles": 1, "transport_value": 1,
-                    "transport_sample": 3, "transport": 1, "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1, "acceptance": 1,
-                    "particle_validation_table": 1, "transport_tables": 1, "campaign_report": 1, "all": 1}
-
-
-def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
-    workdir, _ = campaign
+def dry_run_with_config(workdir: Path, edit) -> tuple[dict, str]:
+    """(rule -> planned job count, output) of a dry run with ``edit(config)`` applied to
+    the campaign's config; the config is restored afterwards."""
     cmd_config = workdir / "config.yaml"
     backup = cmd_config.read_text()
     config = yaml.safe_load(backup)
-    config["transport"]["uncertainty_samples"] += 1
+    edit(config)
     cmd_config.write_text(yaml.safe_dump(config))
     try:
         proc = snakemake(workdir, "--dry-run")
     finally:
         cmd_config.write_text(backup)
-    jobs = planned_jobs(proc.stdout + proc.stderr)
+    text = proc.stdout + proc.stderr
+    return planned_jobs(text), text
+
+
+def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(campaign):
+    workdir, _ = campaign
+    jobs, _ = dry_run_with_config(workdir, lambda c: c["segment"].update(denoise_strength=1.3))
+    # Everything downstream of the two reconstructed scans' segmentations, nothing upstream,
+    # nothing of the imported-labels scan.
+    assert jobs == {"segment": 2, "scan_metrics": 2, "validate_scan": 2, "scan_preview": 2,
+                    "particles": 1, "validate_particles": 1, "transport_value": 1, "transport_sample": 3,
+                    "transport": 1, "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1,
+                    "acceptance": 1, "particle_validation_table": 1, "transport_tables": 1,
+                    "campaign_report": 1, "all": 1}
+
+
+def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
+    workdir, _ = campaign
+    jobs, text = dry_run_with_config(workdir, lambda c: c["transport"].update(
+        uncertainty_samples=c["transport"]["uncertainty_samples"] + 1))
     # sample i depends on (seed, i) only: the value and the 3 samples made stay valid
     assert "transport_value" not in jobs and "segment" not in jobs
     assert jobs["transport_sample"] == 1 and jobs["transport"] == 1
-    assert "sample_003.parquet" in proc.stdout + proc.stderr
+    assert "sample_003.parquet" in text
 
 
 def test_edited_library_module_reruns_its_rule(campaign):
