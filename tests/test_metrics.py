@@ -234,3 +234,33 @@ def test_dice():
     assert dice(a, ~a) == 0.0
     with pytest.raises(ValueError):
         dice(a, a[:2])
+
+
+def test_banded_curvature_kernel_equals_numpy_gradients():
+    """metrics.kappa_field (numba, band only) against -div(grad f / |grad f|) by np.gradient."""
+    from scipy import ndimage as ndi
+
+    from batteryct.metrics import active_band, kappa_field
+
+    rng = np.random.default_rng(0)
+    mask = ndi.gaussian_filter(rng.standard_normal((30, 28, 26)), 2.0) > 0
+    f = ndi.gaussian_filter(mask.astype(np.float32), 0.8, mode="nearest")
+    sp = np.array([0.5, 0.4, 0.3])
+    g = np.gradient(f, *sp)
+    mag = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]) + np.float32(1e-12)
+    reference = -sum(np.gradient(g[ax] / mag, sp[ax], axis=ax) for ax in range(3))
+    band = np.empty(mask.shape, bool)
+    active_band(mask, band)
+    assert 0.1 < band.mean() < 0.9
+    kappa = np.zeros(f.shape, np.float32)
+    kappa_field(f, sp, band, np.empty((3, *f.shape), np.float32), kappa)
+    np.testing.assert_allclose(kappa[band], reference[band], rtol=1e-5, atol=1e-5 * np.abs(reference).max())
+    assert np.all(kappa[~band] == 0)
+    # the band holds every cube with corners on both sides and nothing else
+    mixed = np.zeros(mask.shape, bool)
+    cubes = sum(mask[dz:dz + 29, dy:dy + 27, dx:dx + 25].astype(int) for dz in (0, 1) for dy in (0, 1) for dx in (0, 1))
+    for dz in (0, 1):
+        for dy in (0, 1):
+            for dx in (0, 1):
+                mixed[dz:dz + 29, dy:dy + 27, dx:dx + 25] |= (cubes > 0) & (cubes < 8)
+    assert np.array_equal(band, mixed)

@@ -171,18 +171,6 @@ def _mirror_sources(region: np.ndarray, sp: np.ndarray) -> tuple[tuple, tuple]:
     return dst, src
 
 
-def _curvature_field(f: np.ndarray, sp: np.ndarray) -> np.ndarray:
-    """Sum of principal curvatures (1/um) of the level sets of ``f``, positive where the
-    high side (the mask) is convex: ``div(-grad f / |grad f|)``."""
-    g = np.gradient(f, *sp)
-    mag = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
-    mag += np.float32(1e-12)
-    kappa = np.zeros_like(f)
-    for ax in range(3):
-        kappa -= np.gradient(g[ax] / mag, sp[ax], axis=ax)
-    return kappa
-
-
 @numba.njit(cache=True)
 def triangle_area_centroid(verts, faces, t, sp):  # pragma: no cover - numba
     """Area (um^2) of triangle ``t`` of a marching-cubes mesh (vertices in um) and its
@@ -206,16 +194,92 @@ def triangle_area_centroid(verts, faces, t, sp):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _triangle_areas_centroids(verts, faces, sp):  # pragma: no cover - numba
-    """Area (um^2) and centroid (voxel units) of every triangle, in one pass: the (n, 3, 3)
+def _triangle_areas_centroids(verts, faces, sp, origin):  # pragma: no cover - numba
+    """Area (um^2), centroid (voxel units, block frame) and owning voxel (array frame:
+    ``floor(centroid + origin + 1/2)``) of every triangle, in one pass: the (n, 3, 3)
     temporaries of ``verts[faces]``, ``np.cross`` and ``norm`` took half of the time of an
     interface area on a 256^3 electrode (marching cubes itself a third)."""
     n = faces.shape[0]
     area = np.empty(n)
     cen = np.empty((n, 3))
+    vox = np.empty((n, 3), np.int64)
     for t in range(n):
         area[t], cen[t, 0], cen[t, 1], cen[t, 2] = triangle_area_centroid(verts, faces, t, sp)
-    return area, cen
+        for ax in range(3):
+            vox[t, ax] = np.int64(np.floor(cen[t, ax] + origin[ax] + 0.5))
+    return area, cen, vox
+
+
+@numba.njit(cache=True)
+def active_band(m, band):
+    """``band`` = corners of the cubes whose 8 corners are not all equal in ``m``: the
+    only cubes where marching cubes on the clamped field can place triangles (numba; a
+    helper of :func:`_mesh_area` and of :mod:`batteryct.particles`)."""
+    nz, ny, nx = m.shape
+    band[:] = False
+    for z in range(nz - 1):
+        for y in range(ny - 1):
+            for x in range(nx - 1):
+                s = (np.int32(m[z, y, x]) + m[z, y, x + 1] + m[z, y + 1, x] + m[z, y + 1, x + 1]
+                     + m[z + 1, y, x] + m[z + 1, y, x + 1] + m[z + 1, y + 1, x] + m[z + 1, y + 1, x + 1])
+                if s != 0 and s != 8:
+                    for dz in range(2):
+                        for dy in range(2):
+                            for dx in range(2):
+                                band[z + dz, y + dy, x + dx] = True
+
+
+@numba.njit(cache=True)
+def kappa_field(f, sp, band, nbuf, kbuf):
+    """Curvature ``-div(grad f / (|grad f| + 1e-12))`` (1/um) of the level sets of ``f``
+    into ``kbuf`` at the voxels of ``band`` (elsewhere left as is), with the finite
+    differences of ``np.gradient`` applied twice (central inside, one-sided at the array
+    edges) in float32 like numpy on a float32 field; ``nbuf`` (3, ...) is work space
+    for the unit gradient, computed at the band voxels and their 6 neighbours. Only the
+    band is computed: 3-4x faster than the whole-array numpy version on a 256^3 electrode."""
+    nz, ny, nx = f.shape
+    for z in range(nz):
+        za = z - 1 if z > 0 else 0
+        zb = z + 1 if z < nz - 1 else nz - 1
+        hz = sp[0] * (zb - za)
+        for y in range(ny):
+            ya = y - 1 if y > 0 else 0
+            yb = y + 1 if y < ny - 1 else ny - 1
+            hy = sp[1] * (yb - ya)
+            for x in range(nx):
+                xa = x - 1 if x > 0 else 0
+                xb = x + 1 if x < nx - 1 else nx - 1
+                if not (band[z, y, x] or band[za, y, x] or band[zb, y, x] or band[z, ya, x]
+                        or band[z, yb, x] or band[z, y, xa] or band[z, y, xb]):
+                    continue
+                hx = sp[2] * (xb - xa)
+                # float32 like numpy on the float32 field (gradients rounded to float32)
+                g0 = np.float32((f[zb, y, x] - f[za, y, x]) / hz)
+                g1 = np.float32((f[z, yb, x] - f[z, ya, x]) / hy)
+                g2 = np.float32((f[z, y, xb] - f[z, y, xa]) / hx)
+                mag = np.float32(np.sqrt(np.float32(np.float32(g0 * g0 + g1 * g1) + g2 * g2)) + np.float32(1e-12))
+                nbuf[0, z, y, x] = g0 / mag
+                nbuf[1, z, y, x] = g1 / mag
+                nbuf[2, z, y, x] = g2 / mag
+    for z in range(nz):
+        za = z - 1 if z > 0 else 0
+        zb = z + 1 if z < nz - 1 else nz - 1
+        hz = sp[0] * (zb - za)
+        for y in range(ny):
+            ya = y - 1 if y > 0 else 0
+            yb = y + 1 if y < ny - 1 else ny - 1
+            hy = sp[1] * (yb - ya)
+            for x in range(nx):
+                if not band[z, y, x]:
+                    continue
+                xa = x - 1 if x > 0 else 0
+                xb = x + 1 if x < nx - 1 else nx - 1
+                hx = sp[2] * (xb - xa)
+                k = np.float32(0.0)
+                k = np.float32(k - np.float32((nbuf[0, zb, y, x] - nbuf[0, za, y, x]) / hz))
+                k = np.float32(k - np.float32((nbuf[1, z, yb, x] - nbuf[1, z, ya, x]) / hy))
+                k = np.float32(k - np.float32((nbuf[2, z, y, xb] - nbuf[2, z, y, xa]) / hx))
+                kbuf[z, y, x] = k
 
 
 def _mesh_area(
@@ -290,11 +354,16 @@ def _mesh_area(
                     )
                 else:
                     f = fm = sub.astype(np.float32)
-                verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner")
+                # only cubes with corners on both sides of the mask hold triangles; degenerate
+                # (zero-area) triangles add nothing and keeping them spares skimage's clean-up
+                band = np.empty(sub.shape, bool)
+                active_band(sub, band)
+                verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band,
+                                                    allow_degenerate=True)
                 if faces.size == 0:
                     continue
-                area, cen_local = _triangle_areas_centroids(verts, faces, np.asarray(sp, dtype=np.float64))
-                vox = np.floor(cen_local + origin + 0.5).astype(np.int64)
+                area, cen_local, vox = _triangle_areas_centroids(verts, faces, np.asarray(sp, dtype=np.float64),
+                                                                 np.asarray(origin, dtype=np.float64))
                 keep = np.ones(len(area), dtype=bool)
                 for ax in range(3):
                     if closed and c0[ax] == 0:
@@ -313,7 +382,9 @@ def _mesh_area(
                     continue
                 area = area[keep]
                 if curvature_correction and sigma_um > 0:
-                    kappa = _curvature_field(f, sp)
+                    # zeros off the band: the interpolation weights there are 0 for every centroid
+                    kappa = np.zeros(f.shape, np.float32)
+                    kappa_field(f, sp, band, np.empty((3, *f.shape), np.float32), kappa)
                     k = ndi.map_coordinates(kappa, cen_local[keep].T, order=1, mode="nearest")
                     kmax = KAPPA_CAP / sigma_um
                     k = np.clip(k, -kmax, kmax)
