@@ -7,10 +7,11 @@ axes, random walk, interfaces, network) and prints the peak RSS of the process.
 
     python benchmarks/bench_electrode.py --n 256 [--uncertainty 0] [--workers 1] [--cache DIR]
 
-``--uncertainty N --workers W`` runs as the workflow does with ``--cores W``: the value
-job (``transport_value``, W numba threads) and then the N ``transport_sample`` jobs (one
-thread each) W at a time, in W worker processes; the time is the wall time of the whole
-schedule and the peak RSS is the largest of the main process and of any worker.
+``--uncertainty N --workers W`` runs as the workflow does with ``--cores W``: the particle
+partition (``transport_contacts``), then the value (``transport_value``) and the N
+``transport_sample`` jobs, one thread each, W at a time in W worker processes; the time is
+the wall time of the whole schedule and the peak RSS the largest of the main process and
+of any worker.
 
 With ``--cache DIR`` the reconstruction is saved there (``electrode_<n>.npy``) and reused
 by the next run, which then starts from it, so the peak RSS printed is that of the
@@ -82,29 +83,41 @@ def main():
 _JOB = {}
 
 
-def _init_worker(labels, post, voxel, p):
-    numba.set_num_threads(1)  # transport_sample: threads 1
-    _JOB.update(labels=labels, post=post, voxel=voxel, p=p)
+def _init_worker(labels, post, voxel, p, instances, grown):
+    numba.set_num_threads(1)  # transport_value and transport_sample: threads 1
+    _JOB.update(labels=labels, post=post, voxel=voxel, p=p, instances=instances, grown=grown)
 
 
-def _sample_job(index):
+def _job(index):
+    """index -1: the value job; i >= 0: sample job i. Returns (index, row, seconds)."""
     j = _JOB
-    return electrode.sample_metrics(j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"])
+    t = time.perf_counter()
+    if index < 0:
+        row = electrode.value_metrics(j["labels"], j["voxel"], j["p"], j["instances"])[0]
+    else:
+        row = electrode.sample_metrics(j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"],
+                                       j["grown"])
+    return index, row, time.perf_counter() - t
 
 
 def run_as_jobs(labels, post, voxel, p, workers):
-    """The workflow's jobs on ``workers`` cores: value (all threads), then the samples."""
+    """The workflow's transport jobs of one scan on ``workers`` cores."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     t = time.perf_counter()
-    row, _, _ = electrode.value_metrics(labels, voxel, p)
-    print(f"  value job ({numba.get_num_threads()} threads): {time.perf_counter() - t:.1f} s")
+    instances = electrode.particle_instances(labels, voxel, p)
+    grown = None if instances is None else electrode.expand_instances(instances)
+    print(f"  contacts job: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp.get_context("spawn"), _init_worker, (labels, post, voxel, p)) as pool:
-        rows = list(pool.map(_sample_job, range(int(p["uncertainty_samples"]))))
-    print(f"  {len(rows)} sample jobs on {workers} processes: {time.perf_counter() - t:.1f} s")
-    return electrode.with_intervals(row, rows)
+    n = int(p["uncertainty_samples"])
+    with ProcessPoolExecutor(workers, mp.get_context("spawn"), _init_worker,
+                             (labels, post, voxel, p, instances, grown)) as pool:
+        done = list(pool.map(_job, range(-1, n)))
+    print(f"  value + {n} sample jobs on {workers} processes: {time.perf_counter() - t:.1f} s "
+          f"(per job {', '.join(f'{s:.1f}' for _, _, s in done)} s; the first of each worker includes its start-up)")
+    rows = {i: r for i, r, _ in done}
+    return electrode.with_intervals(rows[-1], [rows[i] for i in range(n)])
 
 
 if __name__ == "__main__":

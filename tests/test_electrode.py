@@ -132,3 +132,19 @@ def test_interval_from_samples():
     assert electrode.interval([2.0, np.inf, 2.5], 2.2) == (2.0, np.inf)
     assert electrode.interval([np.nan, 1.0, 2.0], np.nan) == (1.0, 2.0)
     assert np.isnan(electrode.interval([np.nan], np.nan)[0])
+
+
+def test_contact_partition_file_round_trip(tmp_path):
+    from batteryct import io
+
+    instances = np.zeros((4, 5, 6), np.int32)
+    instances[1:3, 1:4, 1:4] = 1
+    instances[1:3, 1:4, 4:6] = 2
+    grown = electrode.expand_instances(instances, 1)
+    electrode.write_contact_partition(tmp_path / "c.h5", instances, grown)
+    a, b = electrode.read_contact_partition(tmp_path / "c.h5", (4, 5, 6))
+    assert np.array_equal(a, instances) and np.array_equal(b, grown) and b[0, 2, 2] == 1
+    with pytest.raises(io.InputDataError, match="labels box is"):
+        electrode.read_contact_partition(tmp_path / "c.h5", (4, 5, 7))
+    electrode.write_contact_partition(tmp_path / "none.h5", None, None)
+    assert electrode.read_contact_partition(tmp_path / "none.h5", (4, 5, 6)) == (None, None)

@@ -220,7 +220,8 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
     # Everything downstream of the two reconstructed scans' segmentations, nothing upstream,
     # nothing of the imported-labels scan.
     assert jobs == {"segment": 2, "scan_metrics": 2, "validate_scan": 2, "scan_preview": 2,
-                    "particles": 1, "validate_particles": 1, "transport_value": 1, "transport_sample": 3,
+                    "particles": 1, "validate_particles": 1, "transport_contacts": 1, "transport_value": 1,
+                    "transport_sample": 3,
                     "transport": 1, "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1,
                     "acceptance": 1, "particle_validation_table": 1, "transport_tables": 1,
                     "campaign_report": 1, "all": 1}
@@ -231,7 +232,7 @@ def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
     jobs, text = dry_run_with_config(workdir, lambda c: c["transport"].update(
         uncertainty_samples=c["transport"]["uncertainty_samples"] + 1))
     # sample i depends on (seed, i) only: the value and the 3 samples made stay valid
-    assert "transport_value" not in jobs and "segment" not in jobs
+    assert "transport_value" not in jobs and "transport_contacts" not in jobs and "segment" not in jobs
     assert jobs["transport_sample"] == 1 and jobs["transport"] == 1
     assert "sample_003.parquet" in text
 

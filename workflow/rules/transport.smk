@@ -7,9 +7,34 @@ TRANSPORT_CODE = ("electrode", "transport", "random_walk", "network", "particles
                   "runlog", "_validation")
 
 
+rule transport_contacts:
+    input:
+        labels="results/segmentations/{sample}/{scan}.h5",
+    output:
+        contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
+    params:
+        scan=scan_params,
+        transport={k: config["transport"][k] for k in ("contact_resistance_ohm_m2", "particle_min_radius_um")},
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        code=code_hash("electrode", "runlog"),
+    log:
+        "results/logs/transport_contacts/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/transport_contacts/{sample}/{scan}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/segment.yaml"
+    script:
+        "../scripts/transport_contacts.py"
+
+
 rule transport_value:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
+        contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
     output:
         row="results/transport_samples/{sample}/{scan}/value.parquet",
         nodes="results/network/{sample}/{scan}_nodes.parquet",
@@ -24,7 +49,7 @@ rule transport_value:
         "results/logs/transport_value/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/transport_value/{sample}/{scan}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=60,
@@ -37,6 +62,7 @@ rule transport_value:
 rule transport_sample:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
+        contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
     output:
         row="results/transport_samples/{sample}/{scan}/sample_{index}.parquet",
     params:

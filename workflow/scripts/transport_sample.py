@@ -4,7 +4,7 @@ import numba
 import pandas as pd
 
 from batteryct import io, runlog
-from batteryct.electrode import read_transport_box, sample_metrics
+from batteryct.electrode import read_contact_partition, read_transport_box, sample_metrics
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
@@ -15,6 +15,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
                                                                         sm.params.roi_radius_fraction)
     if posteriors is None:
         raise io.InputDataError(f"{sm.input.labels}: no posteriors stored, cannot draw uncertainty samples")
+    _, grown = read_contact_partition(sm.input.contacts, labels.shape)
     row = sample_metrics(labels, posteriors, class_codes, sm.params.index, voxel_size_um,
-                         dict(sm.params.transport), logger=log)
+                         dict(sm.params.transport), grown, logger=log)
     io.write_table(sm.output.row, pd.DataFrame([{"sample_index": sm.params.index, **row}]))

@@ -306,13 +306,39 @@ def particle_instances(labels: np.ndarray, voxel_size_um, p: dict):
     return None
 
 
+def write_contact_partition(path, instances, grown_instances) -> None:
+    """Store the particle partition of :func:`particle_instances` and its
+    :func:`expand_instances` growth (HDF5; an empty file says "no contact resistance")."""
+    from . import io
+
+    if instances is None:
+        io.write_volume(path, {}, {"contact_partition": "none"})
+    else:
+        io.write_volume(path, {"instances": instances, "grown_instances": grown_instances},
+                        {"contact_partition": "particles"})
+
+
+def read_contact_partition(path, shape) -> tuple:
+    """``(instances, grown_instances)`` written by :func:`write_contact_partition`, or
+    ``(None, None)``; the arrays must have the transport box's ``shape``."""
+    from . import io
+
+    if io.read_attrs(path).get("contact_partition") == "none":
+        return None, None
+    instances, _ = io.read_volume(path, "instances")
+    grown, _ = io.read_volume(path, "grown_instances")
+    if instances.shape != tuple(shape) or grown.shape != tuple(shape):
+        raise io.InputDataError(f"{path}: particle partition of shape {instances.shape}, the labels box is {tuple(shape)}")
+    return instances, grown
+
+
 def _check_has_pores(labels: np.ndarray) -> None:
     if not phase_masks(labels)["pore"].any():
         raise ValueError("no pore phase in the volume: transport metrics need pores "
                          f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})")
 
 
-def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, logger=None):
+def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, instances=None, logger=None):
     """Every electrode transport metric of the hard labels, as (row dict, nodes, throats).
 
     ``p`` holds the ``transport`` section of the config; ``voxel_size_um`` is a float or
@@ -321,10 +347,13 @@ def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, logger=None):
     where the pore phase does not percolate), percolating / isolated / dead-end pore
     fractions, electronic conductivity with contact resistance, Bruggeman exponents,
     random-walk tortuosity (per axis), the pore network and its effective diffusivity.
-    Raises ValueError if there is no pore phase.
+    ``instances``: the particle partition of :func:`particle_instances` (computed here if
+    None). Raises ValueError if there is no pore phase.
     """
     _check_has_pores(labels)
-    return _metrics(labels, voxel_size_um, p, particle_instances(labels, voxel_size_um, p), logger=logger)
+    if instances is None:
+        instances = particle_instances(labels, voxel_size_um, p)
+    return _metrics(labels, voxel_size_um, p, instances, logger=logger)
 
 
 def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, index: int, voxel_size_um,

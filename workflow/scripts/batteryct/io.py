@@ -290,6 +290,15 @@ def write_volume(path: str | os.PathLike, datasets: dict[str, np.ndarray], attrs
             f.attrs[key] = value
 
 
+def read_attrs(path: str | os.PathLike) -> dict:
+    """The file attributes written by :func:`write_volume`."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise InputDataError(f"{path}: file does not exist")
+    with h5py.File(path, "r") as f:
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+
+
 def read_volume(path: str | os.PathLike, name: str = "volume") -> tuple[np.ndarray, dict]:
     """Read one dataset and the file attributes written by :func:`write_volume`."""
     path = str(path)
