@@ -229,6 +229,13 @@ def test_empty_volume():
     assert np.isnan(s.mean_particle_volume_um3[0]) and np.isnan(s.dead_volume_percent_net[0])
 
 
+def test_all_solid_volume_is_one_particle():
+    # no background: the distance transform is infinite everywhere (was an OverflowError)
+    lab = np.ones((12, 13, 14), np.uint8)
+    inst = particles.split_particles(lab, VOXEL)
+    assert inst.dtype == np.int32 and np.all(inst == 1)
+
+
 def test_summary_arithmetic():
     import pandas as pd
 

@@ -307,7 +307,7 @@ def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
     assert "sample 'E1', scan 'blank'" in seg_log and "cannot separate the phases" in seg_log, seg_log
     assert not (workdir / "results/segmentations/E1/blank.h5").exists()
     # No pore phase: transport fails for that scan alone, naming it; its metrics row exists.
-    tr_log = (workdir / "results/logs/transport_value/R1/solid.log").read_text()
+    tr_log = (workdir / "results/logs/transport_contacts/R1/solid.log").read_text()
     assert "sample 'R1', scan 'solid'" in tr_log and "no pore phase" in tr_log, tr_log
     assert not (workdir / "results/transport/R1/solid.parquet").exists()
     assert pd.read_parquet(workdir / "results/metrics/R1/solid.parquet")["porosity"].iloc[0] == 0.0

@@ -332,7 +332,8 @@ def read_contact_partition(path, shape) -> tuple:
     return instances, grown
 
 
-def _check_has_pores(labels: np.ndarray) -> None:
+def check_has_pores(labels: np.ndarray) -> None:
+    """Raise ValueError naming the label counts if ``labels`` holds no pore voxel."""
     if not phase_masks(labels)["pore"].any():
         raise ValueError("no pore phase in the volume: transport metrics need pores "
                          f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})")
@@ -350,7 +351,7 @@ def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, instances=None, lo
     ``instances``: the particle partition of :func:`particle_instances` (computed here if
     None). Raises ValueError if there is no pore phase.
     """
-    _check_has_pores(labels)
+    check_has_pores(labels)
     if instances is None:
         instances = particle_instances(labels, voxel_size_um, p)
     return _metrics(labels, voxel_size_um, p, instances, logger=logger)
@@ -368,7 +369,7 @@ def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, inde
     they were.
     Independent of every other sample: samples can run as separate jobs.
     """
-    _check_has_pores(labels)
+    check_has_pores(labels)
     if grown_instances is None:
         instances = particle_instances(labels, voxel_size_um, p)
         grown_instances = None if instances is None else expand_instances(instances)
@@ -409,7 +410,7 @@ def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=Non
     """:func:`value_metrics`, and with ``posteriors`` and ``p["uncertainty_samples"] = N > 0``
     the N samples of :func:`sample_metrics` and the intervals of :func:`with_intervals`, in
     one process (the workflow runs the samples as separate jobs)."""
-    _check_has_pores(labels)
+    check_has_pores(labels)
     instances = particle_instances(labels, voxel_size_um, p)
     row, nodes, throats = _metrics(labels, voxel_size_um, p, instances, logger=logger)
     n_samples = int(p.get("uncertainty_samples", 0))

@@ -577,6 +577,8 @@ def split_particles(
     filled |= lab == void_label
     if not filled.any():
         return np.zeros(lab.shape, np.int32)
+    if filled.all():  # no background to measure distances from: one object fills the volume
+        return np.ones(lab.shape, np.int32)
     dist = edt.edt(filled, anisotropy=tuple(float(v) for v in sp), black_border=False, parallel=int(n_threads))
     dist = np.asarray(dist, dtype=np.float32)
     idx, mlab, n_markers = _peak_markers(dist, filled, sp, float(min_radius_um), float(h_fraction))
