@@ -1500,7 +1500,10 @@ def _add_face_contacts(g, cell, h, dist):
             ij = np.nonzero(ok)
             c = plane[ok].astype(np.int64)
             n = len(g.r)
-            area = np.bincount(c, minlength=n) * af
+            n_face = np.bincount(c, minlength=n)
+            area = n_face * af
+            # centroid of the cell's face voxels (um); dividing these sums by the area
+            # instead was wrong by 1/af for voxels other than 1 um
             cu = np.bincount(c, weights=(ij[0] + 0.5) * h[other[0]], minlength=n)
             cv = np.bincount(c, weights=(ij[1] + 0.5) * h[other[1]], minlength=n)
             wmax = np.zeros(n)
@@ -1511,8 +1514,8 @@ def _add_face_contacts(g, cell, h, dist):
                     continue  # already a Dirichlet node on this face
                 centre = np.zeros(3)
                 centre[ax] = 0.0 if side == 0 else shape[ax] * h[ax]
-                centre[other[0]] = cu[i] / area[i] * (area[i] > 0)
-                centre[other[1]] = cv[i] / area[i] * (area[i] > 0)
+                centre[other[0]] = cu[i] / n_face[i]
+                centre[other[1]] = cv[i] / n_face[i]
                 new.append((int(i), centre, float(area[i]), float(wmax[i]), face_col, ax))
     for i, centre, area, w, face_col, ax in new:
         faces = np.zeros(6, bool)
