@@ -45,7 +45,14 @@ Method
 4. **Nodes** (:func:`extract_network`). Skeleton voxels are classified by their number
    of 26-neighbours in the skeleton: 0 isolated point, 1 end, 2 branch (curve), >= 3
    junction; face anchors are node voxels too. All non-branch voxels that touch each
-   other (26-connectivity, ``cc3d``) form one node. A node made of a single end voxel or
+   other (26-connectivity, ``cc3d``) form one node, unless the cluster does not fit in
+   its own inscribed ball (a voxel farther than ``R + 2`` voxels from its largest-radius
+   voxel, ``R`` that radius): in a spongy pore space (noisy segmentations, thresholded
+   noise) junction voxels touch over tens of micrometres, and one node there
+   short-circuited the network (``D_eff`` up to 49x the voxel value). Such a cluster
+   is covered greedily by balls, largest radius first (each sub-node: the cluster voxels
+   reached within ``r_seed + 2`` voxels of its seed); the sub-nodes' cells touch and are
+   joined by contact throats (step 10). ``nodes.attrs["n_node_clusters_split"]``. A node made of a single end voxel or
    anchor in a face plane is a *boundary* node (an opening of the pore space in the
    face); its position is snapped onto the face. Any other node sits at the centroid
    of its voxels.
@@ -212,6 +219,7 @@ _KIND_NAMES = ("isolated", "end", "junction", "boundary")
 _ISOLATED, _END, _JUNCTION, _BOUNDARY = range(4)
 _RADIUS_OFFSET = 0.5  # r = distance - _RADIUS_OFFSET * h_min (interface half a voxel out)
 _GATE_STEP = 0.5  # thinning gate increment per round, in units of h_min
+_NODE_SLACK_VOXELS = 2.0  # a node cluster must fit in its inscribed ball + this (voxels)
 _AREA_WINDOW = 1  # cross-sections averaged over 2 * _AREA_WINDOW + 1 branch voxels
 _N_LINE_CANDIDATES = 32  # skeleton voxels tried per face opening
 # throat property vector (internal): index -> meaning
@@ -1173,6 +1181,92 @@ class _Graph:
 # --------------------------------------------------------------------------------------
 # Extraction
 # --------------------------------------------------------------------------------------
+@njit(cache=True)
+def _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad, grid, h, n_nodes, slack):  # pragma: no cover - numba
+    """Split node clusters that do not fit in their own inscribed ball (module notes,
+    step 4): a cluster any voxel of which lies farther than ``R + slack`` from its
+    largest-radius voxel (``R`` that radius) is covered greedily by balls, largest
+    radius first, each sub-node being the cluster voxels reached (26-connected, inside
+    the cluster) within ``r_seed + slack`` of its seed. ``grid`` holds the skeleton index
+    of every node voxel (-1 elsewhere). Returns (node_of, n_nodes, n_split_clusters);
+    ids stay consecutive."""
+    n_c = n_nodes + 1
+    best = np.full(n_c, -1, np.int64)
+    big_r = np.full(n_c, -np.inf)
+    for s in node_idx:
+        c = node_of[s]
+        if rad[s] > big_r[c]:
+            big_r[c] = rad[s]
+            best[c] = s
+    oversized = np.zeros(n_c, np.bool_)
+    for s in node_idx:
+        c = node_of[s]
+        b = best[c]
+        d2 = (((sz[s] - sz[b]) * h[0]) ** 2 + ((sy[s] - sy[b]) * h[1]) ** 2 + ((sx[s] - sx[b]) * h[2]) ** 2)
+        if d2 > (max(big_r[c], 0.0) + slack) ** 2:
+            oversized[c] = True
+    n_split = int(oversized.sum())
+    if n_split == 0:
+        return node_of, n_nodes, 0
+    cand = np.array([s for s in node_idx if oversized[node_of[s]]], np.int64)
+    order = cand[np.argsort(-rad[cand], kind="mergesort")]
+    cluster = node_of.copy()
+    assigned = np.zeros(node_of.size, np.bool_)
+    queue = np.empty(cand.size, np.int64)
+    # the oversized clusters' ids are freed and every sub-node gets a new one; then all
+    # ids are made consecutive again
+    next_id = n_nodes + 1
+    nz, ny, nx = grid.shape
+    for s in order:
+        if assigned[s]:
+            continue
+        c = cluster[s]
+        rho2 = (max(rad[s], 0.0) + slack) ** 2
+        assigned[s] = True
+        node_of[s] = next_id
+        head = 0
+        tail = 1
+        queue[0] = s
+        while head < tail:
+            u = queue[head]
+            head += 1
+            for dz in range(-1, 2):
+                z = sz[u] + dz
+                if z < 0 or z >= nz:
+                    continue
+                for dy in range(-1, 2):
+                    y = sy[u] + dy
+                    if y < 0 or y >= ny:
+                        continue
+                    for dx in range(-1, 2):
+                        x = sx[u] + dx
+                        if x < 0 or x >= nx:
+                            continue
+                        v = grid[z, y, x]
+                        if v < 0 or assigned[v] or cluster[v] != c:
+                            continue
+                        d2 = (((sz[v] - sz[s]) * h[0]) ** 2 + ((sy[v] - sy[s]) * h[1]) ** 2
+                              + ((sx[v] - sx[s]) * h[2]) ** 2)
+                        if d2 <= rho2:
+                            assigned[v] = True
+                            node_of[v] = next_id
+                            queue[tail] = v
+                            tail += 1
+        next_id += 1
+    used = np.zeros(next_id, np.bool_)
+    for s in node_idx:
+        used[node_of[s]] = True
+    new = np.zeros(next_id, np.int64)
+    k = 0
+    for i in range(1, next_id):
+        if used[i]:
+            k += 1
+            new[i] = k
+    for s in node_idx:
+        node_of[s] = new[node_of[s]]
+    return node_of, k, n_split
+
+
 def extract_network(
     pore_mask,
     voxel_size_um=1.0,
@@ -1226,8 +1320,8 @@ def extract_network(
         the pore space; 0 for the boundary nodes added for cells touching a face),
         ``n_voxels`` (skeleton voxels of the node). ``nodes.attrs``
         holds ``shape``, ``voxel_size_um``, ``box_um`` (box lengths, um), ``porosity``,
-        ``n_face_anchors_unconnected`` and ``n_voxels_unassigned`` (pore voxels reached
-        by no Voronoi assignment).
+        ``n_face_anchors_unconnected``, ``n_voxels_unassigned`` (pore voxels reached
+        by no Voronoi assignment) and ``n_node_clusters_split`` (step 4 of the notes).
     throats : pandas.DataFrame
         One row per throat: ``throat_id``, ``node_a`` < ``node_b`` (node ids), ``kind``
         (``"skeleton"`` or ``"contact"``), ``length_um`` (path length between the node
@@ -1273,6 +1367,14 @@ def extract_network(
     node_of = lab[sz, sy, sx].astype(np.int64)
     n_nodes = int(node_of.max()) if n_skel else 0
     del lab
+    n_split = 0
+    if n_nodes:
+        node_idx = np.flatnonzero(is_node)
+        grid = np.full(shape, -1, np.int64 if n_skel >= 2 ** 31 else np.int32)
+        grid[sz[is_node], sy[is_node], sx[is_node]] = node_idx
+        node_of, n_nodes, n_split = _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad_s, grid, h, n_nodes,
+                                                           _NODE_SLACK_VOXELS * hmin)
+        del grid
     nl = node_of[is_node]
     nv = np.bincount(nl, minlength=n_nodes + 1)
     pos = np.zeros((n_nodes + 1, 3))
@@ -1353,7 +1455,7 @@ def extract_network(
     nodes.attrs.update(shape=tuple(int(n) for n in shape), voxel_size_um=tuple(map(float, h)),
                        box_um=box, porosity=float(mask.mean()),
                        n_face_anchors_unconnected=int(unconnected),
-                       n_voxels_unassigned=int(n_unassigned))
+                       n_voxels_unassigned=int(n_unassigned), n_node_clusters_split=int(n_split))
     throats.attrs.update(nodes.attrs)
     if return_skeleton:
         return nodes, throats, skel, dist
