@@ -230,6 +230,13 @@ def active_band(m, band):
 
 
 @numba.njit(cache=True)
+def _pair(i, n):  # pragma: no cover - numba
+    """Indices of the np.gradient difference at ``i`` of an axis of length ``n``: the
+    two neighbours inside, the point itself and its one neighbour at the ends."""
+    return (i - 1 if i > 0 else 0), (i + 1 if i < n - 1 else n - 1)
+
+
+@numba.njit(cache=True)
 def kappa_field(f, sp, band, nbuf, kbuf):
     """Curvature ``-div(grad f / (|grad f| + 1e-12))`` (1/um) of the level sets of ``f``
     into ``kbuf`` at the voxels of ``band`` (elsewhere left as is), with the finite
@@ -239,16 +246,13 @@ def kappa_field(f, sp, band, nbuf, kbuf):
     band is computed: 3-4x faster than the whole-array numpy version on a 256^3 electrode."""
     nz, ny, nx = f.shape
     for z in range(nz):
-        za = z - 1 if z > 0 else 0
-        zb = z + 1 if z < nz - 1 else nz - 1
+        za, zb = _pair(z, nz)
         hz = sp[0] * (zb - za)
         for y in range(ny):
-            ya = y - 1 if y > 0 else 0
-            yb = y + 1 if y < ny - 1 else ny - 1
+            ya, yb = _pair(y, ny)
             hy = sp[1] * (yb - ya)
             for x in range(nx):
-                xa = x - 1 if x > 0 else 0
-                xb = x + 1 if x < nx - 1 else nx - 1
+                xa, xb = _pair(x, nx)
                 if not (band[z, y, x] or band[za, y, x] or band[zb, y, x] or band[z, ya, x]
                         or band[z, yb, x] or band[z, y, xa] or band[z, y, xb]):
                     continue
@@ -262,18 +266,15 @@ def kappa_field(f, sp, band, nbuf, kbuf):
                 nbuf[1, z, y, x] = g1 / mag
                 nbuf[2, z, y, x] = g2 / mag
     for z in range(nz):
-        za = z - 1 if z > 0 else 0
-        zb = z + 1 if z < nz - 1 else nz - 1
+        za, zb = _pair(z, nz)
         hz = sp[0] * (zb - za)
         for y in range(ny):
-            ya = y - 1 if y > 0 else 0
-            yb = y + 1 if y < ny - 1 else ny - 1
+            ya, yb = _pair(y, ny)
             hy = sp[1] * (yb - ya)
             for x in range(nx):
                 if not band[z, y, x]:
                     continue
-                xa = x - 1 if x > 0 else 0
-                xb = x + 1 if x < nx - 1 else nx - 1
+                xa, xb = _pair(x, nx)
                 hx = sp[2] * (xb - xa)
                 k = np.float32(0.0)
                 k = np.float32(k - np.float32((nbuf[0, zb, y, x] - nbuf[0, za, y, x]) / hz))
