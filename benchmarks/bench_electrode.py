@@ -64,7 +64,14 @@ def main():
     labels, info, post = segment.segment_volume(volume, n_solid_phases=2, return_posteriors=True,
                                                 fov_radius_fraction=cfg["segment"]["fov_radius_fraction"])
     t1 = time.perf_counter()
+    seg_peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    # as in the workflow, the transport jobs hold the box of labels and posteriors only
     box = electrode.box_roi(labels.shape, cfg["metrics"]["roi_radius_fraction"])
+    del volume
+    labels = np.ascontiguousarray(labels[box])
+    post = np.ascontiguousarray(post[(slice(None),) + box])
+    box = (slice(None),) * 3
+    hwm_reset = _reset_peak_rss()
     p = dict(cfg["transport"], uncertainty_samples=args.uncertainty)
     voxel = float(spec["voxel_size_um"])
     if args.workers <= 1:
@@ -75,9 +82,30 @@ def main():
     t2 = time.perf_counter()
     peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
+    transport_peak = f"; transport stage alone {_peak_rss_gb():.2f} GB" if hwm_reset else ""
     print(f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
-          f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB; numba threads {numba.get_num_threads()}")
+          f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB (after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
+          f"numba threads {numba.get_num_threads()}")
     print({k: round(v, 4) for k, v in row.items() if k.startswith(("porosity", "tortuosity_factor_", "network_t"))})
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux: clear_refs 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_gb() -> float:
+    """VmHWM of this process (GB): the peak since the last reset."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e6
+    return float("nan")
 
 
 _JOB = {}
