@@ -17,6 +17,8 @@ With ``--cache DIR`` the reconstruction is saved there (``electrode_<n>.npy``) a
 by the next run, which then starts from it, so the peak RSS printed is that of the
 measured stages (plus the loaded volume), not of the simulation. The peak memory of
 the 512³ case is measured that way: one run to fill the cache, a second one measured.
+The peak of the segmentation and that of the transport stage (labels and posteriors of
+the box only, as in the workflow's jobs) are printed apart; the process peak is the larger.
 """
 
 import argparse
@@ -80,8 +82,9 @@ def main():
     else:
         row = run_as_jobs(labels[box], post[(slice(None),) + box], voxel, p, args.workers)
     t2 = time.perf_counter()
-    peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
+    # the reset also lowers ru_maxrss (Linux), hence the max with the segmentation's peak
+    peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, seg_peak_gb,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6)
     transport_peak = f"; transport stage alone {_peak_rss_gb():.2f} GB" if hwm_reset else ""
     print(f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
           f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB (after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
