@@ -351,31 +351,12 @@ def _face_areas(verts, faces, sp, slot, sigma_um, kmax, n_slots, kappa):
 
 @njit(cache=True)
 def _trilinear0(f, z, y, x):
-    """Trilinear interpolation of ``f`` at (z, y, x) index units, 0 outside the array."""
+    """Trilinear interpolation of ``f`` at (z, y, x) index units, 0 outside the array
+    (inside, :func:`_trilinear_nearest`'s clamping changes nothing)."""
     nz, ny, nx = f.shape
     if z < 0.0 or y < 0.0 or x < 0.0 or z > nz - 1.0 or y > ny - 1.0 or x > nx - 1.0:
         return 0.0
-    z0 = min(int(z), nz - 2) if nz > 1 else 0
-    y0 = min(int(y), ny - 2) if ny > 1 else 0
-    x0 = min(int(x), nx - 2) if nx > 1 else 0
-    wz = z - z0
-    wy = y - y0
-    wx = x - x0
-    acc = 0.0
-    for cz in range(2):
-        a = wz if cz else 1.0 - wz
-        if a == 0.0:
-            continue
-        for cy in range(2):
-            b = wy if cy else 1.0 - wy
-            if b == 0.0:
-                continue
-            for cx in range(2):
-                c = wx if cx else 1.0 - wx
-                if c == 0.0:
-                    continue
-                acc += a * b * c * f[z0 + cz, y0 + cy, x0 + cx]
-    return acc
+    return _trilinear_nearest(f, z, y, x)
 
 
 @njit(cache=True)
