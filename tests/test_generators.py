@@ -19,3 +19,13 @@ def test_overlapping_spheres_rejects_bad_parameters():
         overlapping_spheres(10, 1.2)
     with pytest.raises(ValueError, match="radius"):
         overlapping_spheres(10, 0.4, 0.0)
+
+
+def test_thresholded_noise_and_channels():
+    from batteryct.generators import straight_channels, thresholded_noise
+
+    m = thresholded_noise((30, 31, 32), 0.4, 1.5, seed=2)
+    assert m.shape == (30, 31, 32) and m.mean() == pytest.approx(0.4, abs=1e-4)
+    c = straight_channels((10, 12, 14), 1, 0.3, seed=0)
+    assert c.shape == (10, 12, 14) and np.all(c == c[:, :1, :])  # constant along axis 1
+    assert 0.15 < c.mean() < 0.45

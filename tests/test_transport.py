@@ -11,25 +11,13 @@ import scipy.sparse.linalg as spla
 from scipy import ndimage as ndi
 
 from batteryct import transport
+from batteryct.generators import straight_channels as channels
+from batteryct.generators import thresholded_noise as random_pores
 
 
 # --------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------
-def random_pores(shape, porosity, sigma, seed):
-    """Thresholded smoothed noise: a connected random porous structure."""
-    g = ndi.gaussian_filter(np.random.default_rng(seed).standard_normal(shape), sigma)
-    return g > np.quantile(g, 1.0 - porosity)
-
-
-def channels(shape, axis, fraction, seed):
-    """Straight pore channels along ``axis`` from a random 2-D pattern."""
-    rng = np.random.default_rng(seed)
-    other = [n for d, n in enumerate(shape) if d != axis]
-    pattern = rng.random(other) < fraction
-    return np.broadcast_to(np.expand_dims(pattern, axis), shape).copy()
-
-
 def fv_reference(k, axis, h=(1.0, 1.0, 1.0)):
     """Independent finite-volume assembly + direct sparse solve (scipy spsolve).
 

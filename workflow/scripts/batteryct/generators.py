@@ -43,3 +43,24 @@ def overlapping_spheres(n: int, porosity: float = 0.4, radius_voxels: float = 8.
     not_centre[centres[:, 0], centres[:, 1], centres[:, 2]] = False
     dist = edt.edt(not_centre, parallel=1)
     return np.ascontiguousarray(dist[pad:pad + n, pad:pad + n, pad:pad + n] > radius_voxels)
+
+
+def thresholded_noise(shape, porosity: float, sigma_voxels: float, seed: int = 0) -> np.ndarray:
+    """Pore space of thresholded smoothed Gaussian noise: a connected random porous
+    structure with pore fraction ``porosity`` (exact up to ties) and feature size set by
+    ``sigma_voxels``. Returns a bool array of ``shape``, True in the pore space."""
+    from scipy import ndimage as ndi
+
+    if not 0.0 < porosity < 1.0:
+        raise ValueError(f"porosity must be in (0, 1), got {porosity}")
+    g = ndi.gaussian_filter(np.random.default_rng(seed).standard_normal(shape), sigma_voxels)
+    return g > np.quantile(g, 1.0 - porosity)
+
+
+def straight_channels(shape, axis: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """Straight pore channels along ``axis``: a random 2-D pattern (each pixel pore with
+    probability ``fraction``) extruded along the axis. Bool array of ``shape``."""
+    rng = np.random.default_rng(seed)
+    other = [n for d, n in enumerate(shape) if d != axis]
+    pattern = rng.random(other) < fraction
+    return np.broadcast_to(np.expand_dims(pattern, axis), shape).copy()
