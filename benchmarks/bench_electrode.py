@@ -39,12 +39,21 @@ def main():
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--uncertainty", type=int, default=0, help="posterior samples (config default 8)")
     ap.add_argument("--cache", default=None, help="folder for the reconstructed volume")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="with --uncertainty: samples in this many processes (as snakemake --cores)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="with --uncertainty: samples in this many processes (as snakemake --cores)",
+    )
     args = ap.parse_args()
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    spec = {**cfg["simulate"]["defaults"], **cfg["simulate"]["scans"]["NMC811_E2/s01"],
-            "n_voxels": args.n, "oversample": 1, "n_angles": max(141, int(1.1 * args.n))}
+    spec = {
+        **cfg["simulate"]["defaults"],
+        **cfg["simulate"]["scans"]["NMC811_E2/s01"],
+        "n_voxels": args.n,
+        "oversample": 1,
+        "n_angles": max(141, int(1.1 * args.n)),
+    }
     t = time.perf_counter()
     cached = None if args.cache is None else __import__("pathlib").Path(args.cache) / f"electrode_{args.n}.npy"
     if cached is not None and cached.exists():
@@ -52,8 +61,14 @@ def main():
         print(f"set-up: reconstruction {volume.shape} loaded from {cached}")
     else:
         sim = simulate.simulate_scan(spec)
-        ps = io.ProjectionSet(sim.projections.astype(np.float32), sim.flats.astype(np.float32),
-                              sim.darks.astype(np.float32), np.deg2rad(sim.theta_deg), sim.pixel_size_um, "bench")
+        ps = io.ProjectionSet(
+            sim.projections.astype(np.float32),
+            sim.flats.astype(np.float32),
+            sim.darks.astype(np.float32),
+            np.deg2rad(sim.theta_deg),
+            sim.pixel_size_um,
+            "bench",
+        )
         volume, _ = recon.reconstruct(ps, **cfg["reconstruct"])
         del sim, ps
         print(f"set-up (simulate + reconstruct {args.n}³): {time.perf_counter() - t:.1f} s")
@@ -63,8 +78,9 @@ def main():
             print(f"saved to {cached}; run again to measure from it")
             return
     t0 = time.perf_counter()
-    labels, info, post = segment.segment_volume(volume, n_solid_phases=2, return_posteriors=True,
-                                                fov_radius_fraction=cfg["segment"]["fov_radius_fraction"])
+    labels, info, post = segment.segment_volume(
+        volume, n_solid_phases=2, return_posteriors=True, fov_radius_fraction=cfg["segment"]["fov_radius_fraction"]
+    )
     t1 = time.perf_counter()
     seg_peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     # as in the workflow, the transport jobs hold the box of labels and posteriors only
@@ -77,18 +93,24 @@ def main():
     p = dict(cfg["transport"], uncertainty_samples=args.uncertainty)
     voxel = float(spec["voxel_size_um"])
     if args.workers <= 1:
-        row, nodes, throats = electrode.transport_metrics(labels[box], voxel, p, posteriors=post[(slice(None),) + box],
-                                                          class_codes=segment.CLASS_LABELS)
+        row, nodes, throats = electrode.transport_metrics(
+            labels[box], voxel, p, posteriors=post[(slice(None),) + box], class_codes=segment.CLASS_LABELS
+        )
     else:
         row = run_as_jobs(labels[box], post[(slice(None),) + box], voxel, p, args.workers)
     t2 = time.perf_counter()
     # the reset also lowers ru_maxrss (Linux), hence the max with the segmentation's peak
-    peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, seg_peak_gb,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6)
+    peak_gb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        seg_peak_gb,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6,
+    )
     transport_peak = f"; transport stage alone {_peak_rss_gb():.2f} GB" if hwm_reset else ""
-    print(f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
-          f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB (after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
-          f"numba threads {numba.get_num_threads()}")
+    print(
+        f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
+        f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB (after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
+        f"numba threads {numba.get_num_threads()}"
+    )
     print({k: round(v, 4) for k, v in row.items() if k.startswith(("porosity", "tortuosity_factor_", "network_t"))})
 
 
@@ -126,8 +148,9 @@ def _job(index):
     if index < 0:
         row = electrode.value_metrics(j["labels"], j["voxel"], j["p"], j["instances"])[0]
     else:
-        row = electrode.sample_metrics(j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"],
-                                       j["grown"])
+        row = electrode.sample_metrics(
+            j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"], j["grown"]
+        )
     return index, row, time.perf_counter() - t
 
 
@@ -142,11 +165,14 @@ def run_as_jobs(labels, post, voxel, p, workers):
     print(f"  contacts job: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     n = int(p["uncertainty_samples"])
-    with ProcessPoolExecutor(workers, mp.get_context("spawn"), _init_worker,
-                             (labels, post, voxel, p, instances, grown)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp.get_context("spawn"), _init_worker, (labels, post, voxel, p, instances, grown)
+    ) as pool:
         done = list(pool.map(_job, range(-1, n)))
-    print(f"  value + {n} sample jobs on {workers} processes: {time.perf_counter() - t:.1f} s "
-          f"(per job {', '.join(f'{s:.1f}' for _, _, s in done)} s; the first of each worker includes its start-up)")
+    print(
+        f"  value + {n} sample jobs on {workers} processes: {time.perf_counter() - t:.1f} s "
+        f"(per job {', '.join(f'{s:.1f}' for _, _, s in done)} s; the first of each worker includes its start-up)"
+    )
     rows = {i: r for i, r, _ in done}
     return electrode.with_intervals(rows[-1], [rows[i] for i in range(n)])
 

@@ -94,11 +94,13 @@ def algotom_fbp(li, theta, center):
 
     sino = li  # (n_angles, n_slices, n_cols): algotom's 3-D layout too
     if sino.shape[1] == 1:
-        rec = fbp_reconstruction(sino[:, 0, :], center, angles=-theta, ratio=None, filter_name=None,
-                                 apply_log=False, gpu=False, ncore=1)
+        rec = fbp_reconstruction(
+            sino[:, 0, :], center, angles=-theta, ratio=None, filter_name=None, apply_log=False, gpu=False, ncore=1
+        )
         return rec[None]
-    rec = fbp_reconstruction(sino, center, angles=-theta, ratio=None, filter_name=None,
-                             apply_log=False, gpu=False, ncore=1)
+    rec = fbp_reconstruction(
+        sino, center, angles=-theta, ratio=None, filter_name=None, apply_log=False, gpu=False, ncore=1
+    )
     return np.moveaxis(rec, 1, 0)  # algotom returns (y, slice, x)
 
 
@@ -106,8 +108,12 @@ def skimage_fbp(li, theta):
     from skimage.transform import iradon
 
     deg = np.rad2deg(theta)
-    return np.stack([iradon(li[:, z, :].T, theta=deg, filter_name="ramp", interpolation="linear",
-                            circle=True) for z in range(li.shape[1])])
+    return np.stack(
+        [
+            iradon(li[:, z, :].T, theta=deg, filter_name="ramp", interpolation="linear", circle=True)
+            for z in range(li.shape[1])
+        ]
+    )
 
 
 def fov_nrmse(a, b, center):
@@ -156,23 +162,29 @@ def run_case(name, li, theta, center, skimage_slices=None):
         print(f"   {key:<62s} {wall:8.4f} {cpu:8.4f} {wall / ours_wall:10.2f}")
     print(f"   ours byte-identical for 1 and {THREADS} numba threads: {identical}")
     if rec_alg is not None:
-        print(f"   NRMSE ours vs algotom (FOV disk, normalised by algotom's range): "
-              f"{fov_nrmse(outputs[THREADS], rec_alg.astype(np.float32), center):.4f}")
+        print(
+            f"   NRMSE ours vs algotom (FOV disk, normalised by algotom's range): "
+            f"{fov_nrmse(outputs[THREADS], rec_alg.astype(np.float32), center):.4f}"
+        )
     return results
 
 
 def main():
-    print(f"batteryct fbp benchmark; numba {numba.__version__}, threading layer "
-          f"{numba.config.THREADING_LAYER}, {os.cpu_count()} CPU(s), load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other users share the cores)")
+    print(
+        f"batteryct fbp benchmark; numba {numba.__version__}, threading layer "
+        f"{numba.config.THREADING_LAYER}, {os.cpu_count()} CPU(s), load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other users share the cores)"
+    )
     theta_a = np.deg2rad(np.linspace(-90.0, 90.0, 141))
     li_a, c_a = make_case(128, 128, theta_a, 3.37, seed=1)
     run_case("A", li_a, theta_a, c_a, skimage_slices=8)
     theta_b = np.linspace(0.0, np.pi, 600, endpoint=False)
     li_b, c_b = make_case(512, 1, theta_b, 3.37, seed=2)
     run_case("B", li_b, theta_b, c_b)
-    print("\ntargets: A <= 0.25 s, B <= 0.1 s wall with 2 threads (after warm-up). 'cpu s' is the"
-          " process CPU time of the best call (all threads): with idle cores, wall ~ cpu / threads.")
+    print(
+        "\ntargets: A <= 0.25 s, B <= 0.1 s wall with 2 threads (after warm-up). 'cpu s' is the"
+        " process CPU time of the best call (all threads): with idle cores, wall ~ cpu / threads."
+    )
 
 
 if __name__ == "__main__":

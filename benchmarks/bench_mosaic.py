@@ -78,22 +78,30 @@ def main(argv=None) -> None:
                 M.stitch(*call)
                 times.append(time.perf_counter() - t0)
             n, h, w = sim.tiles.shape
-            print(f"stitch of {n} tiles of {h}x{w} px -> mosaic {mosaic.shape[0]}x{mosaic.shape[1]} px: "
-                  f"best {min(times):.3f} s, median {np.median(times):.3f} s over {len(times)} runs "
-                  f"(target <= 1 s)")
+            print(
+                f"stitch of {n} tiles of {h}x{w} px -> mosaic {mosaic.shape[0]}x{mosaic.shape[1]} px: "
+                f"best {min(times):.3f} s, median {np.median(times):.3f} s over {len(times)} runs "
+                f"(target <= 1 s)"
+            )
         r = evaluate(sim, mosaic, table, info)
         rows.append(r)
-        print(f"seed {seed}: position error mean {r['pos_mean_px']:.3f} px, max {r['pos_max_px']:.3f} px "
-              f"(rel. to tile 0); gain error max {100 * r['gain_max_rel']:.2f} %; pairs used {r['pairs_used']}, "
-              f"rms residual {r['rms_residual_px']:.3f} px; particles {r['n_detected']} detected / "
-              f"{r['n_truth']} true ({100 * r['count_rel']:+.1f} %), median diameter "
-              f"{r['median_d_det_um']:.2f} / {r['median_d_truth_um']:.2f} um ({100 * r['median_d_rel']:+.1f} %)")
+        print(
+            f"seed {seed}: position error mean {r['pos_mean_px']:.3f} px, max {r['pos_max_px']:.3f} px "
+            f"(rel. to tile 0); gain error max {100 * r['gain_max_rel']:.2f} %; pairs used {r['pairs_used']}, "
+            f"rms residual {r['rms_residual_px']:.3f} px; particles {r['n_detected']} detected / "
+            f"{r['n_truth']} true ({100 * r['count_rel']:+.1f} %), median diameter "
+            f"{r['median_d_det_um']:.2f} / {r['median_d_truth_um']:.2f} um ({100 * r['median_d_rel']:+.1f} %)"
+        )
     if len(rows) > 1:
+
         def worst(key):
             return max(abs(r[key]) for r in rows)
-        print(f"worst over {len(rows)} seeds: position mean {worst('pos_mean_px'):.3f} px, max "
-              f"{worst('pos_max_px'):.3f} px; gain {100 * worst('gain_max_rel'):.2f} %; count "
-              f"{100 * worst('count_rel'):.1f} %; median diameter {100 * worst('median_d_rel'):.1f} %")
+
+        print(
+            f"worst over {len(rows)} seeds: position mean {worst('pos_mean_px'):.3f} px, max "
+            f"{worst('pos_max_px'):.3f} px; gain {100 * worst('gain_max_rel'):.2f} %; count "
+            f"{100 * worst('count_rel'):.1f} %; median diameter {100 * worst('median_d_rel'):.1f} %"
+        )
 
 
 if __name__ == "__main__":

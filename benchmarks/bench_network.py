@@ -107,12 +107,19 @@ def worker_ours(volume: str, threads: int) -> dict:
     r_sk = throats.loc[inner_t & sk, "min_radius_um"].to_numpy()
     r_all = throats.loc[inner_t, "min_radius_um"].to_numpy()
     return {
-        "solver": "ours", "shape": list(mask.shape), "porosity": float(mask.mean()),
-        "warmup_s": warm, "time_s": wall, "cpu_s": cpu, "maxrss_mb": rss,
+        "solver": "ours",
+        "shape": list(mask.shape),
+        "porosity": float(mask.mean()),
+        "warmup_s": warm,
+        "time_s": wall,
+        "cpu_s": cpu,
+        "maxrss_mb": rss,
         "maxrss_before_mb": rss_before,
-        "n_pores": int(len(nodes)), "n_pores_boundary": int(bnd.sum()),
+        "n_pores": int(len(nodes)),
+        "n_pores_boundary": int(bnd.sum()),
         "n_pores_internal": int((~bnd).sum()),
-        "n_throats": int(len(throats)), "n_throats_contact": int((~sk).sum()),
+        "n_throats": int(len(throats)),
+        "n_throats_contact": int((~sk).sum()),
         "n_throats_internal": int(inner_t.sum()),
         "kinds": nodes["kind"].value_counts().to_dict(),
         "coordination_internal_mean": float(nodes.loc[~bnd, "coordination_number"].mean()),
@@ -122,8 +129,9 @@ def worker_ours(volume: str, threads: int) -> dict:
         "throat_radius_skeleton_plus_half_q": _quartiles(r_sk + 0.5),
         "throat_radius_all_plus_half_q": _quartiles(r_all + 0.5),
         "deff_over_dbulk": res["deff_over_dbulk"],
-        "deff_ptp": network.network_effective_diffusivity(
-            nodes, throats, 0, conductance="pore_throat_pore")["deff_over_dbulk"],
+        "deff_ptp": network.network_effective_diffusivity(nodes, throats, 0, conductance="pore_throat_pore")[
+            "deff_over_dbulk"
+        ],
         "solve_s": t_solve,
         "face_anchors_unconnected": nodes.attrs["n_face_anchors_unconnected"],
     }
@@ -147,18 +155,23 @@ def worker_snow2(volume: str, threads: int) -> dict:
     inner_t = ~(bnd[conns[:, 0]] | bnd[conns[:, 1]])
     coord = np.bincount(conns.ravel(), minlength=bnd.size)
     out = {
-        "solver": "snow2", "porespy": ps.__version__, "shape": list(mask.shape),
-        "porosity": float(mask.mean()), "time_s": wall, "cpu_s": cpu, "maxrss_mb": rss,
+        "solver": "snow2",
+        "porespy": ps.__version__,
+        "shape": list(mask.shape),
+        "porosity": float(mask.mean()),
+        "time_s": wall,
+        "cpu_s": cpu,
+        "maxrss_mb": rss,
         "maxrss_before_mb": rss_before,
-        "n_pores": int(bnd.size), "n_pores_boundary": int(bnd.sum()),
-        "n_pores_internal": int((~bnd).sum()), "n_throats": int(conns.shape[0]),
+        "n_pores": int(bnd.size),
+        "n_pores_boundary": int(bnd.sum()),
+        "n_pores_internal": int((~bnd).sum()),
+        "n_throats": int(conns.shape[0]),
         "n_throats_internal": int(inner_t.sum()),
         "coordination_internal_mean": float(coord[~bnd].mean()),
         "pore_radius_q": _quartiles(0.5 * np.asarray(net["pore.inscribed_diameter"])[~bnd]),
-        "pore_equivalent_radius_q": _quartiles(
-            0.5 * np.asarray(net["pore.equivalent_diameter"])[~bnd]),
-        "throat_radius_q": _quartiles(
-            0.5 * np.asarray(net["throat.inscribed_diameter"])[inner_t]),
+        "pore_equivalent_radius_q": _quartiles(0.5 * np.asarray(net["pore.equivalent_diameter"])[~bnd]),
+        "throat_radius_q": _quartiles(0.5 * np.asarray(net["throat.inscribed_diameter"])[inner_t]),
     }
     return out
 
@@ -169,19 +182,28 @@ def worker_fv(volume: str, threads: int) -> dict:
     mask = load_volume(volume)
     t0 = time.perf_counter()
     r = transport.tortuosity(mask, 0, 1.0)
-    return {"solver": "fv", "time_s": time.perf_counter() - t0, "maxrss_mb": _maxrss_mb(),
-            "deff_over_dbulk": r["deff_over_dbulk"], "tortuosity_factor": r["tortuosity_factor"],
-            "porosity": r["porosity"]}
+    return {
+        "solver": "fv",
+        "time_s": time.perf_counter() - t0,
+        "maxrss_mb": _maxrss_mb(),
+        "deff_over_dbulk": r["deff_over_dbulk"],
+        "tortuosity_factor": r["tortuosity_factor"],
+        "porosity": r["porosity"],
+    }
 
 
 WORKERS = {"ours": worker_ours, "snow2": worker_snow2, "fv": worker_fv}
 
 
 def run_worker(python: str, name: str, volume: str, threads: int, timeout: float) -> dict:
-    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-    cmd = [python, str(Path(__file__).resolve()), "--worker", name, "--volume", volume,
-           "--threads", str(threads)]
+    env = dict(
+        os.environ,
+        NUMBA_NUM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        OPENBLAS_NUM_THREADS=str(threads),
+    )
+    cmd = [python, str(Path(__file__).resolve()), "--worker", name, "--volume", volume, "--threads", str(threads)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -201,33 +223,45 @@ def _fmt_q(q) -> str:
 
 def report(label: str, res: dict) -> None:
     ours, snow, fv = res.get("ours", {}), res.get("snow2", {}), res.get("fv", {})
-    print(f"\n=== {label}: shape {ours.get('shape') or snow.get('shape')}, "
-          f"porosity {ours.get('porosity', snow.get('porosity', float('nan'))):.4f} ===")
+    print(
+        f"\n=== {label}: shape {ours.get('shape') or snow.get('shape')}, "
+        f"porosity {ours.get('porosity', snow.get('porosity', float('nan'))):.4f} ==="
+    )
     for r in (ours, snow, fv):
         if "error" in r:
             print(f"{r['solver']}: ERROR {r['error']}")
     if "time_s" in ours:
-        print(f"ours : {ours['time_s']:7.2f} s wall ({ours['cpu_s']:.2f} s CPU; warm-up "
-              f"{ours['warmup_s']:.2f} s), peak RSS {ours['maxrss_mb']:.0f} MB (after loading "
-              f"{ours['maxrss_before_mb']:.0f} MB)")
+        print(
+            f"ours : {ours['time_s']:7.2f} s wall ({ours['cpu_s']:.2f} s CPU; warm-up "
+            f"{ours['warmup_s']:.2f} s), peak RSS {ours['maxrss_mb']:.0f} MB (after loading "
+            f"{ours['maxrss_before_mb']:.0f} MB)"
+        )
     if "time_s" in snow:
-        print(f"snow2: {snow['time_s']:7.2f} s wall ({snow['cpu_s']:.2f} s CPU), peak RSS "
-              f"{snow['maxrss_mb']:.0f} MB (after loading {snow['maxrss_before_mb']:.0f} MB); "
-              f"PoreSpy {snow.get('porespy')}")
+        print(
+            f"snow2: {snow['time_s']:7.2f} s wall ({snow['cpu_s']:.2f} s CPU), peak RSS "
+            f"{snow['maxrss_mb']:.0f} MB (after loading {snow['maxrss_before_mb']:.0f} MB); "
+            f"PoreSpy {snow.get('porespy')}"
+        )
     if "time_s" in ours and "time_s" in snow:
-        print(f"time ratio snow2 / ours: {snow['time_s'] / ours['time_s']:.2f}; "
-              f"peak RSS ratio: {snow['maxrss_mb'] / ours['maxrss_mb']:.2f}")
+        print(
+            f"time ratio snow2 / ours: {snow['time_s'] / ours['time_s']:.2f}; "
+            f"peak RSS ratio: {snow['maxrss_mb'] / ours['maxrss_mb']:.2f}"
+        )
     if "n_pores" in ours:
-        print(f"ours : pores {ours['n_pores']} ({ours['n_pores_internal']} internal + "
-              f"{ours['n_pores_boundary']} boundary; kinds {ours['kinds']}), throats "
-              f"{ours['n_throats']} ({ours['n_throats_contact']} contact; "
-              f"{ours['n_throats_internal']} between internal pores), mean coordination of "
-              f"internal pores {ours['coordination_internal_mean']:.2f}")
+        print(
+            f"ours : pores {ours['n_pores']} ({ours['n_pores_internal']} internal + "
+            f"{ours['n_pores_boundary']} boundary; kinds {ours['kinds']}), throats "
+            f"{ours['n_throats']} ({ours['n_throats_contact']} contact; "
+            f"{ours['n_throats_internal']} between internal pores), mean coordination of "
+            f"internal pores {ours['coordination_internal_mean']:.2f}"
+        )
     if "n_pores" in snow:
-        print(f"snow2: pores {snow['n_pores']} ({snow['n_pores_internal']} internal + "
-              f"{snow['n_pores_boundary']} boundary), throats {snow['n_throats']} "
-              f"({snow['n_throats_internal']} between internal pores), mean coordination of "
-              f"internal pores {snow['coordination_internal_mean']:.2f}")
+        print(
+            f"snow2: pores {snow['n_pores']} ({snow['n_pores_internal']} internal + "
+            f"{snow['n_pores_boundary']} boundary), throats {snow['n_throats']} "
+            f"({snow['n_throats_internal']} between internal pores), mean coordination of "
+            f"internal pores {snow['coordination_internal_mean']:.2f}"
+        )
     print("size distributions, internal pores / throats, quartiles 25 / 50 / 75 % (voxels):")
     if "pore_radius_q" in ours:
         print(f"  ours  pore radius (r = d - h/2)          {_fmt_q(ours['pore_radius_q'])}")
@@ -237,21 +271,19 @@ def report(label: str, res: dict) -> None:
         print(f"  snow2 pore equivalent radius (volume)    {_fmt_q(snow['pore_equivalent_radius_q'])}")
     if "throat_radius_skeleton_q" in ours:
         print(f"  ours  throat min radius, skeleton        {_fmt_q(ours['throat_radius_skeleton_q'])}")
-        print(f"  ours  ... + h/2 (= d), skeleton          "
-              f"{_fmt_q(ours['throat_radius_skeleton_plus_half_q'])}")
-        print(f"  ours  ... + h/2, all (incl. contacts)    "
-              f"{_fmt_q(ours['throat_radius_all_plus_half_q'])}")
+        print(f"  ours  ... + h/2 (= d), skeleton          {_fmt_q(ours['throat_radius_skeleton_plus_half_q'])}")
+        print(f"  ours  ... + h/2, all (incl. contacts)    {_fmt_q(ours['throat_radius_all_plus_half_q'])}")
     if "throat_radius_q" in snow:
         print(f"  snow2 throat inscribed radius (d)        {_fmt_q(snow['throat_radius_q'])}")
     print("D_eff / D_bulk along axis 0:")
     if "deff_over_dbulk" in fv:
-        print(f"  voxel FV (transport.tortuosity)          {fv['deff_over_dbulk']:.4f} "
-              f"(tau {fv['tortuosity_factor']:.3f}; {fv['time_s']:.1f} s)")
-    for name, r, extra in (("ours, integrated", ours, "deff_over_dbulk"),
-                           ("ours, pore_throat_pore", ours, "deff_ptp")):
+        print(
+            f"  voxel FV (transport.tortuosity)          {fv['deff_over_dbulk']:.4f} "
+            f"(tau {fv['tortuosity_factor']:.3f}; {fv['time_s']:.1f} s)"
+        )
+    for name, r, extra in (("ours, integrated", ours, "deff_over_dbulk"), ("ours, pore_throat_pore", ours, "deff_ptp")):
         if extra in r:
-            ratio = (f"  ratio to FV {r[extra] / fv['deff_over_dbulk']:.3f}"
-                     if "deff_over_dbulk" in fv else "")
+            ratio = f"  ratio to FV {r[extra] / fv['deff_over_dbulk']:.3f}" if "deff_over_dbulk" in fv else ""
             print(f"  {name:40s} {r[extra]:.4f}{ratio}")
 
 
@@ -262,8 +294,7 @@ def main() -> None:
     ap.add_argument("--radius", type=float, default=8.0, help="sphere radius (voxels)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nrel", metavar="PATH", help="labelled TIFF (label 0 = pore)")
-    ap.add_argument("--porespy-python", default=sys.executable,
-                    help="interpreter with porespy (see the module notes)")
+    ap.add_argument("--porespy-python", default=sys.executable, help="interpreter with porespy (see the module notes)")
     ap.add_argument("--skip-snow2", action="store_true")
     ap.add_argument("--skip-fv", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -282,8 +313,7 @@ def main() -> None:
             label = f"NREL {Path(args.nrel).name}"
         else:
             mask = overlapping_spheres(args.n, args.porosity, args.radius, args.seed)
-            label = (f"overlapping spheres n={args.n} radius={args.radius} "
-                     f"seed={args.seed}")
+            label = f"overlapping spheres n={args.n} radius={args.radius} seed={args.seed}"
         volume = os.path.join(tmp, "volume.npy")
         np.save(volume, mask)
         del mask
@@ -295,8 +325,7 @@ def main() -> None:
         for name, py in jobs:
             results[name] = run_worker(py, name, volume, args.threads, args.timeout)
     load = os.getloadavg()
-    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-          f"({os.cpu_count()} CPUs)")
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
     report(label, results)
     if args.json:
         Path(args.json).write_text(json.dumps({"label": label, **results}, indent=1))

@@ -83,8 +83,9 @@ def demo_labels() -> tuple[np.ndarray, float, object]:
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     spec = {**cfg["simulate"]["defaults"], **cfg["simulate"]["scans"]["NMC622_powder/s01"]}
     os_ = int(spec["oversample"])
-    ph = simulate.powder_phantom(int(spec["seed"]), int(spec["n_voxels"]), float(spec["voxel_size_um"]), os_,
-                                 **spec["phantom_params"])
+    ph = simulate.powder_phantom(
+        int(spec["seed"]), int(spec["n_voxels"]), float(spec["voxel_size_um"]), os_, **spec["phantom_params"]
+    )
     return simulate.coarse_phase(ph.phase, os_), float(spec["voxel_size_um"]), ph.particles
 
 
@@ -104,8 +105,11 @@ def worker_ours(args) -> dict:
     else:
         labels, voxel, truth = nrel_solid(args.nrel), float(args.voxel_um), None
     t_load = clk.lap()
-    warm = np.ascontiguousarray(labels[:48, :48, :48]) if args.case == "nrel" else np.ascontiguousarray(
-        labels[10:58, 30:78, 30:78])
+    warm = (
+        np.ascontiguousarray(labels[:48, :48, :48])
+        if args.case == "nrel"
+        else np.ascontiguousarray(labels[10:58, 30:78, 30:78])
+    )
     wi = particles.split_particles(warm, voxel, n_threads=args.threads)
     particles.particle_table(wi, warm, voxel)
     particles.void_table(wi, warm, voxel)
@@ -144,8 +148,9 @@ def worker_ours(args) -> dict:
             dead_volume_percent_net=float(s.dead_volume_percent_net),
             truth_dead_volume_percent_net=float(100 * tin.void_volume_um3.sum() / env.sum()),
             d50_volume_weighted_um=float(s.d50_volume_weighted_um),
-            truth_d50_volume_weighted_um=float(particles.volume_weighted_percentile(tin.equivalent_diameter_um,
-                                                                                    env, 50)),
+            truth_d50_volume_weighted_um=float(
+                particles.volume_weighted_percentile(tin.equivalent_diameter_um, env, 50)
+            ),
             truth_n_particles_not_border=int(len(tin)),
         )
     out.update(
@@ -229,8 +234,20 @@ def worker_porespy(args) -> dict:
 # Driver
 # --------------------------------------------------------------------------------------
 def run_worker(python: str, route: str, case: str, args, save: str | None = None) -> dict | None:
-    cmd = [python, str(Path(__file__).resolve()), "--worker", route, "--case", case, "--nrel", str(args.nrel),
-           "--voxel-um", str(args.voxel_um), "--threads", str(args.threads)]
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--worker",
+        route,
+        "--case",
+        case,
+        "--nrel",
+        str(args.nrel),
+        "--voxel-um",
+        str(args.voxel_um),
+        "--threads",
+        str(args.threads),
+    ]
     if save:
         cmd += ["--save-instances", save]
     env = dict(os.environ)
@@ -253,8 +270,12 @@ def match_counts(ours_path: str, ref_path: str) -> dict:
     na = np.bincount(a)
     nb = np.bincount(b)
     good = (cnt > 0.5 * na[ia]) & (cnt > 0.5 * nb[ib])
-    return {"n_one_to_one": int(good.sum()), "n_ours": int(a.max()), "n_ref": int(b.max()),
-            "solid_voxels_compared": int(sel.sum())}
+    return {
+        "n_one_to_one": int(good.sum()),
+        "n_ours": int(a.max()),
+        "n_ref": int(b.max()),
+        "solid_voxels_compared": int(sel.sum()),
+    }
 
 
 def main(argv=None):
@@ -281,15 +302,19 @@ def main(argv=None):
     r = run_worker(sys.executable, "ours", "demo", args)
     results["demo"] = r
     if r:
-        print(f"    split {r['split_wall_s']:.2f} s (cpu {r['split_cpu_s']:.2f}), table {r['table_wall_s']:.2f} s "
-              f"(cpu {r['table_cpu_s']:.2f}), voids+summary {r['voids_summary_wall_s']:.2f} s -> total "
-              f"{r['total_wall_s']:.2f} s wall, {r['total_cpu_s']:.2f} s cpu (target <= 2 s); warm-up "
-              f"{r['warmup_s']:.2f} s; peak RSS {r['peak_rss_mb']:.0f} MB")
-        print(f"    particles {r['n_particles']} (not touching the border {r['n_not_border']}; truth "
-              f"{r['truth_n_particles_not_border']}), voids {r['n_voids']}, void particles "
-              f"{r['void_particle_frequency_per_100']:.1f}/100 (truth {r['truth_void_particle_frequency_per_100']:.1f}),"
-              f" net dead volume {r['dead_volume_percent_net']:.2f} % (truth {r['truth_dead_volume_percent_net']:.2f}"
-              f" %), d50 {r['d50_volume_weighted_um']:.2f} um (truth {r['truth_d50_volume_weighted_um']:.2f})")
+        print(
+            f"    split {r['split_wall_s']:.2f} s (cpu {r['split_cpu_s']:.2f}), table {r['table_wall_s']:.2f} s "
+            f"(cpu {r['table_cpu_s']:.2f}), voids+summary {r['voids_summary_wall_s']:.2f} s -> total "
+            f"{r['total_wall_s']:.2f} s wall, {r['total_cpu_s']:.2f} s cpu (target <= 2 s); warm-up "
+            f"{r['warmup_s']:.2f} s; peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"    particles {r['n_particles']} (not touching the border {r['n_not_border']}; truth "
+            f"{r['truth_n_particles_not_border']}), voids {r['n_voids']}, void particles "
+            f"{r['void_particle_frequency_per_100']:.1f}/100 (truth {r['truth_void_particle_frequency_per_100']:.1f}),"
+            f" net dead volume {r['dead_volume_percent_net']:.2f} % (truth {r['truth_dead_volume_percent_net']:.2f}"
+            f" %), d50 {r['d50_volume_weighted_um']:.2f} um (truth {r['truth_d50_volume_weighted_um']:.2f})"
+        )
     if not args.skip_nrel:
         if not Path(args.nrel).exists():
             print(f"(b) NREL volume not found: {args.nrel}")
@@ -300,32 +325,44 @@ def main(argv=None):
                 r = run_worker(sys.executable, "ours", "nrel", args, save=ours_npy)
                 results["nrel_ours"] = r
                 if r:
-                    print(f"    ours:    split {r['split_wall_s']:.2f} s (cpu {r['split_cpu_s']:.2f}) + table "
-                          f"{r['table_wall_s']:.2f} s (cpu {r['table_cpu_s']:.2f}) = {r['total_wall_s']:.2f} s wall, "
-                          f"{r['total_cpu_s']:.2f} s cpu (target <= 10 s); warm-up {r['warmup_s']:.2f} s; "
-                          f"peak RSS {r['peak_rss_mb']:.0f} MB (target <= 2048)")
-                    print(f"             particles {r['n_particles']}, not touching the border {r['n_not_border']} "
-                          f"({r['n_not_border_ge_1um3']} of >= 1 um^3), median d_eq "
-                          f"{r['median_equivalent_diameter_um']:.2f} um, median sphericity {r['median_sphericity']:.3f}, "
-                          f"NaN radii {r['n_nan_radii']} ({r['n_nan_radii_ge_1um3']} in particles >= 1 um^3)")
+                    print(
+                        f"    ours:    split {r['split_wall_s']:.2f} s (cpu {r['split_cpu_s']:.2f}) + table "
+                        f"{r['table_wall_s']:.2f} s (cpu {r['table_cpu_s']:.2f}) = {r['total_wall_s']:.2f} s wall, "
+                        f"{r['total_cpu_s']:.2f} s cpu (target <= 10 s); warm-up {r['warmup_s']:.2f} s; "
+                        f"peak RSS {r['peak_rss_mb']:.0f} MB (target <= 2048)"
+                    )
+                    print(
+                        f"             particles {r['n_particles']}, not touching the border {r['n_not_border']} "
+                        f"({r['n_not_border_ge_1um3']} of >= 1 um^3), median d_eq "
+                        f"{r['median_equivalent_diameter_um']:.2f} um, median sphericity {r['median_sphericity']:.3f}, "
+                        f"NaN radii {r['n_nan_radii']} ({r['n_nan_radii_ge_1um3']} in particles >= 1 um^3)"
+                    )
                 if not args.skip_porespy:
                     q = run_worker(args.porespy_python, "porespy", "nrel", args, save=ref_npy)
                     results["nrel_porespy"] = q
                     if q:
-                        print(f"    porespy: snow {q['split_wall_s']:.2f} s (cpu {q['split_cpu_s']:.2f}) + MC loop "
-                              f"{q['table_wall_s']:.2f} s (cpu {q['table_cpu_s']:.2f}) = {q['total_wall_s']:.2f} s "
-                              f"wall, {q['total_cpu_s']:.2f} s cpu; peak RSS {q['peak_rss_mb']:.0f} MB")
-                        print(f"             particles {q['n_particles']}, not touching the border "
-                              f"{q['n_not_border']} ({q['n_not_border_ge_1um3']} of >= 1 um^3), median d_eq "
-                              f"{q['median_equivalent_diameter_um']:.2f} um, "
-                              f"median sphericity {q['median_sphericity']:.3f} (plain marching cubes)")
+                        print(
+                            f"    porespy: snow {q['split_wall_s']:.2f} s (cpu {q['split_cpu_s']:.2f}) + MC loop "
+                            f"{q['table_wall_s']:.2f} s (cpu {q['table_cpu_s']:.2f}) = {q['total_wall_s']:.2f} s "
+                            f"wall, {q['total_cpu_s']:.2f} s cpu; peak RSS {q['peak_rss_mb']:.0f} MB"
+                        )
+                        print(
+                            f"             particles {q['n_particles']}, not touching the border "
+                            f"{q['n_not_border']} ({q['n_not_border_ge_1um3']} of >= 1 um^3), median d_eq "
+                            f"{q['median_equivalent_diameter_um']:.2f} um, "
+                            f"median sphericity {q['median_sphericity']:.3f} (plain marching cubes)"
+                        )
                         if r:
-                            print(f"    ratio porespy / ours: wall {q['total_wall_s'] / r['total_wall_s']:.1f}x, "
-                                  f"cpu {q['total_cpu_s'] / r['total_cpu_s']:.1f}x")
+                            print(
+                                f"    ratio porespy / ours: wall {q['total_wall_s'] / r['total_wall_s']:.1f}x, "
+                                f"cpu {q['total_cpu_s'] / r['total_cpu_s']:.1f}x"
+                            )
                             m = match_counts(ours_npy, ref_npy)
                             results["nrel_match"] = m
-                            print(f"    one-to-one matched particles (each holds > 50 % of the other): "
-                                  f"{m['n_one_to_one']} of ours {m['n_ours']} / porespy {m['n_ref']}")
+                            print(
+                                f"    one-to-one matched particles (each holds > 50 % of the other): "
+                                f"{m['n_one_to_one']} of ours {m['n_ours']} / porespy {m['n_ref']}"
+                            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -142,9 +142,15 @@ def worker(name: str, volume: str, axis: int, threads: int) -> dict:
         out["cpu_s"] = time.process_time() - c0
         out["tau"] = r["tortuosity_factor"]
         out["deff"] = r["deff_over_dbulk"]
-        out.update(iterations=r["iterations"], residual=r["residual"], converged=r["converged"],
-                   n_levels=r["n_levels"], flux_imbalance=r["flux_imbalance"],
-                   percolating_fraction=r["percolating_fraction"], stages_s=r["time_s"])
+        out.update(
+            iterations=r["iterations"],
+            residual=r["residual"],
+            converged=r["converged"],
+            n_levels=r["n_levels"],
+            flux_imbalance=r["flux_imbalance"],
+            percolating_fraction=r["percolating_fraction"],
+            stages_s=r["time_s"],
+        )
     elif name == "pyamg":
         import pyamg
 
@@ -160,13 +166,21 @@ def worker(name: str, volume: str, axis: int, threads: int) -> dict:
         j_in = float(np.sum(2.0 * (1.0 - x[i_in])))
         j_out = float(np.sum(2.0 * x[i_out]))
         deff = 0.5 * (j_in + j_out) * length / area
-        out.update(time_s=t3 - t0, cpu_s=time.process_time() - c0, assembly_s=t1 - t0,
-                   setup_s=t2 - t1, solve_s=t3 - t2, iterations=len(res) - 1,
-                   residual=float(res[-1] / res[0]) if res else float("nan"),
-                   deff=deff, tau=eps / deff, flux_imbalance=abs(j_in - j_out) / (0.5 * (j_in + j_out)))
+        out.update(
+            time_s=t3 - t0,
+            cpu_s=time.process_time() - c0,
+            assembly_s=t1 - t0,
+            setup_s=t2 - t1,
+            solve_s=t3 - t2,
+            iterations=len(res) - 1,
+            residual=float(res[-1] / res[0]) if res else float("nan"),
+            deff=deff,
+            tau=eps / deff,
+            flux_imbalance=abs(j_in - j_out) / (0.5 * (j_in + j_out)),
+        )
     elif name == "taufactor":
-        import torch
         import taufactor
+        import torch
 
         torch.set_num_threads(threads)
         img = mask.astype(np.uint8)
@@ -177,8 +191,13 @@ def worker(name: str, volume: str, axis: int, threads: int) -> dict:
         out["time_s"] = time.perf_counter() - t0
         out["cpu_s"] = time.process_time() - c0
         tau = float(np.asarray(tau).ravel()[0])
-        out.update(tau=tau, deff=float(np.asarray(s.D_rel).ravel()[0]), iterations=int(s.iter),
-                   converged=bool(s.converged), taufactor_porosity=float(np.asarray(s.VF).ravel()[0]))
+        out.update(
+            tau=tau,
+            deff=float(np.asarray(s.D_rel).ravel()[0]),
+            iterations=int(s.iter),
+            converged=bool(s.converged),
+            taufactor_porosity=float(np.asarray(s.VF).ravel()[0]),
+        )
     else:
         raise ValueError(name)
     out["maxrss_mb"] = _maxrss_mb()
@@ -189,8 +208,18 @@ def run_worker(name: str, volume: str, axis: int, threads: int) -> dict:
     env = dict(os.environ)
     env["NUMBA_NUM_THREADS"] = str(max(threads, 1))
     env["OMP_NUM_THREADS"] = str(threads)
-    cmd = [sys.executable, __file__, "--worker", name, "--volume", volume, "--axis", str(axis),
-           "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--volume",
+        volume,
+        "--axis",
+        str(axis),
+        "--threads",
+        str(threads),
+    ]
     load0 = os.getloadavg()[0]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -242,19 +271,19 @@ def main(argv=None) -> int:
         tmp = tempfile.NamedTemporaryFile(suffix=".npy", delete=False)
         np.save(tmp.name, mask)
         volume = tmp.name
-        title = (f"overlapping spheres (solid) n={args.n} r={args.radius} seed={args.seed}: "
-                 f"built in {time.perf_counter() - t0:.1f} s")
+        title = (
+            f"overlapping spheres (solid) n={args.n} r={args.radius} seed={args.seed}: "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
     print(title)
-    print(f"porosity {mask.mean():.4f}, cpu count {os.cpu_count()}, "
-          f"load average {os.getloadavg()}", flush=True)
+    print(f"porosity {mask.mean():.4f}, cpu count {os.cpu_count()}, load average {os.getloadavg()}", flush=True)
     del mask
 
     runs = [("ours", t) for t in threads] + [("ours-tight", max(threads))]
     if not args.skip_pyamg:
         runs.append(("pyamg", 1) if _have("pyamg") else ("pyamg-missing", 0))
     if not args.skip_taufactor:
-        runs.append(("taufactor", max(threads)) if _have("taufactor") and _have("torch")
-                    else ("taufactor-missing", 0))
+        runs.append(("taufactor", max(threads)) if _have("taufactor") and _have("torch") else ("taufactor-missing", 0))
     results = []
     try:
         for name, t in runs:
@@ -266,11 +295,13 @@ def main(argv=None) -> int:
             if "error" in r:
                 print(f"{name} (threads {t}): FAILED\n{r['error']}", flush=True)
             else:
-                print(f"{name:11s} threads {t}: tau {r['tau']:.6f}  time {r['time_s']:7.2f} s "
-                      f"(cpu {r['cpu_s']:.2f} s)  peak RSS {r['maxrss_mb']:7.0f} MB "
-                      f"(before solve {r['baseline_maxrss_mb']:.0f} MB)  "
-                      f"iterations {r.get('iterations')}  load {r['loadavg_1min_before']:.2f}",
-                      flush=True)
+                print(
+                    f"{name:11s} threads {t}: tau {r['tau']:.6f}  time {r['time_s']:7.2f} s "
+                    f"(cpu {r['cpu_s']:.2f} s)  peak RSS {r['maxrss_mb']:7.0f} MB "
+                    f"(before solve {r['baseline_maxrss_mb']:.0f} MB)  "
+                    f"iterations {r.get('iterations')}  load {r['loadavg_1min_before']:.2f}",
+                    flush=True,
+                )
     finally:
         if tmp is not None:
             os.unlink(tmp.name)
@@ -292,13 +323,17 @@ def main(argv=None) -> int:
         for r in ours_best:
             err = abs(r["tau"] / ref["tau"] - 1)
             verdict = "PASS" if (err <= 1e-3 and r["time_s"] <= 15 and r["maxrss_mb"] <= 1536) else "FAIL"
-            print(f"  target (threads {r['threads']}): |tau/ref - 1| = {err:.2e} <= 1e-3, "
-                  f"time {r['time_s']:.2f} s <= 15 s, peak {r['maxrss_mb']:.0f} MB <= 1536 MB: {verdict}")
+            print(
+                f"  target (threads {r['threads']}): |tau/ref - 1| = {err:.2e} <= 1e-3, "
+                f"time {r['time_s']:.2f} s <= 15 s, peak {r['maxrss_mb']:.0f} MB <= 1536 MB: {verdict}"
+            )
     if args.nrel:
         for k, v in KNOWN_NREL.items():
             for r in ours_best:
-                print(f"  known {k}: {v:.4f}; ours (threads {r['threads']}) {r['tau']:.4f} "
-                      f"({(r['tau'] / v - 1) * 100:+.3f} %)")
+                print(
+                    f"  known {k}: {v:.4f}; ours (threads {r['threads']}) {r['tau']:.4f} "
+                    f"({(r['tau'] / v - 1) * 100:+.3f} %)"
+                )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"title": title, "results": results}, indent=1))

@@ -1,6 +1,5 @@
 """Tests of batteryct.acceptance against hand-computed values and a diffusion solver."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,8 +91,8 @@ def test_reachable_fraction_tau_closed_form_and_monte_carlo():
     assert r["reachable_fraction_tau"] == pytest.approx(special.ndtr(np.log(12 / 11) / sigma))
     # Monte Carlo over a number-weighted sample whose volume median is d50_v
     rng = np.random.default_rng(4)
-    d = np.exp(np.log(d50_v) - 3 * sigma ** 2 + sigma * rng.standard_normal(400_000))
-    v = d ** 3
+    d = np.exp(np.log(d50_v) - 3 * sigma**2 + sigma * rng.standard_normal(400_000))
+    v = d**3
     assert r["reachable_fraction_tau"] == pytest.approx(v[d < 12.0].sum() / v.sum(), abs=0.01)
     u = galvanostatic_utilisation(diffusion_time_s(d, 1e-10) / 3600.0)
     assert r["reachable_fraction_galvanostatic"] == pytest.approx(np.sum(u * v) / v.sum(), abs=0.01)
@@ -103,34 +102,47 @@ def test_reachable_fraction_tau_closed_form_and_monte_carlo():
 def _psd_row(sample, d10, d50, d90, d32=None, di=1.0, n=500):
     sigma = np.log(d90 / d10) / 2.5631031310892007
     return {
-        "sample": sample, "n_particles": n,
-        "d10_volume_um": d10, "d50_volume_um": d50, "d90_volume_um": d90,
+        "sample": sample,
+        "n_particles": n,
+        "d10_volume_um": d10,
+        "d50_volume_um": d50,
+        "d90_volume_um": d90,
         "span_volume": (d90 - d10) / d50,
-        "d32_um": d50 * np.exp(-sigma ** 2 / 2) if d32 is None else d32,
-        "dispersion_index": di, "lognormal_ok": True, "ks_pvalue": 0.5,
-        "d32_percentile_rel_error": 0.0, "warning": "",
+        "d32_um": d50 * np.exp(-(sigma**2) / 2) if d32 is None else d32,
+        "dispersion_index": di,
+        "lognormal_ok": True,
+        "ks_pvalue": 0.5,
+        "d32_percentile_rel_error": 0.0,
+        "warning": "",
     }
 
 
 def test_failing_and_passing_batches():
-    psd = pd.DataFrame([
-        _psd_row("good", 7.5, 10.0, 14.0, di=1.1),
-        _psd_row("bad", 6.0, 12.3, 24.0, di=2.6),
-    ])
+    psd = pd.DataFrame(
+        [
+            _psd_row("good", 7.5, 10.0, 14.0, di=1.1),
+            _psd_row("bad", 6.0, 12.3, 24.0, di=2.6),
+        ]
+    )
     samples = pd.DataFrame({"sample": ["good", "bad"], "density_g_cm3": [4.75, 4.75]})
-    cfg = {"d50_um": [5.0, 11.0], "span_volume_max": 1.2, "dispersion_index_max": 2.0,
-           "reachable_fraction_min": 0.90, "ssa_m2_g": [0.10, 1.0]}
+    cfg = {
+        "d50_um": [5.0, 11.0],
+        "span_volume_max": 1.2,
+        "dispersion_index_max": 2.0,
+        "reachable_fraction_min": 0.90,
+        "ssa_m2_g": [0.10, 1.0],
+    }
     out = acceptance_table(psd, samples, cfg).set_index("sample")
 
     good = out.loc["good"]
     assert bool(good["accepted"]) and good["reasons"] == "all criteria met"
     sigma = np.log(14.0 / 7.5) / 2.5631031310892007
-    d32 = 10.0 * np.exp(-sigma ** 2 / 2)
+    d32 = 10.0 * np.exp(-(sigma**2) / 2)
     assert good["d32_percentile_um"] == pytest.approx(d32)
     assert good["ssa_m2_g"] == pytest.approx(6 / (4.75 * d32))
-    assert good["permeability_um2"] == pytest.approx(0.3 ** 3 * d32 ** 2 / (180 * 0.7 ** 2))
+    assert good["permeability_um2"] == pytest.approx(0.3**3 * d32**2 / (180 * 0.7**2))
     assert good["permeability_m2"] == pytest.approx(good["permeability_um2"] * 1e-12)
-    assert good["kappa_eff_S_m"] == pytest.approx(0.3 ** 1.5)
+    assert good["kappa_eff_S_m"] == pytest.approx(0.3**1.5)
     assert good["tau_D_d50_s"] == pytest.approx(2500.0)
 
     bad = out.loc["bad"]
@@ -149,8 +161,7 @@ def test_failing_and_passing_batches():
 
 
 def test_missing_density():
-    psd = pd.DataFrame([_psd_row("A", 7.5, 10.0, 14.0), _psd_row("B", 7.5, 10.0, 14.0),
-                        _psd_row("C", 7.5, 10.0, 14.0)])
+    psd = pd.DataFrame([_psd_row("A", 7.5, 10.0, 14.0), _psd_row("B", 7.5, 10.0, 14.0), _psd_row("C", 7.5, 10.0, 14.0)])
     samples = pd.DataFrame({"sample": ["A", "B"], "density_g_cm3": [np.nan, 4.75]})
     out = acceptance_table(psd, samples).set_index("sample")
     assert not bool(out.loc["A", "accepted"])
@@ -171,12 +182,14 @@ def test_end_to_end_from_particles():
     rng = np.random.default_rng(11)
     good = np.exp(np.log(8.0) + 0.3 * rng.standard_normal(2000))
     few = good[:10]
-    parts = pd.DataFrame({
-        "sample": ["P1"] * good.size + ["P2"] * few.size,
-        "equivalent_diameter_um": np.r_[good, few],
-        "volume_um3": np.pi / 6 * np.r_[good, few] ** 3,
-        "touches_border": False,
-    })
+    parts = pd.DataFrame(
+        {
+            "sample": ["P1"] * good.size + ["P2"] * few.size,
+            "equivalent_diameter_um": np.r_[good, few],
+            "volume_um3": np.pi / 6 * np.r_[good, few] ** 3,
+            "touches_border": False,
+        }
+    )
     table = psd_table(parts, n_ks_mc=200)
     samples = pd.DataFrame({"sample": ["P1", "P2"], "density_g_cm3": [4.78, 4.78]})
     out = acceptance_table(table, samples).set_index("sample")
@@ -185,5 +198,10 @@ def test_end_to_end_from_particles():
     assert out.loc["P2", "reasons"].startswith("no size statistics (only 10 particles")
     with pytest.raises(KeyError):
         acceptance_table(table, samples, {"d50_max_um": 3.0})
-    assert set(DEFAULT_CONFIG) >= {"d50_um", "span_volume_max", "ssa_m2_g",
-                                   "reachable_fraction_min", "dispersion_index_max"}
+    assert set(DEFAULT_CONFIG) >= {
+        "d50_um",
+        "span_volume_max",
+        "ssa_m2_g",
+        "reachable_fraction_min",
+        "dispersion_index_max",
+    }

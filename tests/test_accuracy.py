@@ -16,19 +16,36 @@ CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 def run_chain(key):
     spec = {**CONFIG["simulate"]["defaults"], **CONFIG["simulate"]["scans"][key]}
     sim = simulate.simulate_scan(spec)
-    data = io.ProjectionSet(sim.projections.astype(np.float32), sim.flats.astype(np.float32),
-                            sim.darks.astype(np.float32), np.deg2rad(sim.theta_deg), sim.pixel_size_um, key)
+    data = io.ProjectionSet(
+        sim.projections.astype(np.float32),
+        sim.flats.astype(np.float32),
+        sim.darks.astype(np.float32),
+        np.deg2rad(sim.theta_deg),
+        sim.pixel_size_um,
+        key,
+    )
     volume, info = recon.reconstruct(data, **CONFIG["reconstruct"])
     p = CONFIG["segment"]
-    voxel_um3 = sim.pixel_size_um ** 3
+    voxel_um3 = sim.pixel_size_um**3
     labels, _ = segment.segment_volume(
-        volume, n_solid_phases=2 if spec["phantom"] == "electrode" else 1,
-        denoise_method=p["denoise_method"], denoise_strength=p["denoise_strength"],
+        volume,
+        n_solid_phases=2 if spec["phantom"] == "electrode" else 1,
+        denoise_method=p["denoise_method"],
+        denoise_strength=p["denoise_strength"],
         min_solid_voxels=int(round(p["min_solid_volume_um3"] / voxel_um3)),
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
-        fov_radius_fraction=p["fov_radius_fraction"], seed=p["seed"])
-    scores = validation.score_scan(volume, labels, sim.mu_truth_per_um, sim.phase_truth, info["center_px"],
-                                   sim.center_px, CONFIG["metrics"]["roi_radius_fraction"])
+        fov_radius_fraction=p["fov_radius_fraction"],
+        seed=p["seed"],
+    )
+    scores = validation.score_scan(
+        volume,
+        labels,
+        sim.mu_truth_per_um,
+        sim.phase_truth,
+        info["center_px"],
+        sim.center_px,
+        CONFIG["metrics"]["roi_radius_fraction"],
+    )
     return scores, info
 
 

@@ -31,7 +31,7 @@ def test_contact_resistance_adds_in_series():
     n, h_um, sigma, r_c = 20, 0.5, 2.0, 1e-6
     labels = np.full((n, 6, 6), LABEL_SOLID, np.uint8)
     instances = np.ones(labels.shape, np.int32)
-    instances[n // 2:] = 2  # two particles touching across one z face
+    instances[n // 2 :] = 2  # two particles touching across one z face
     free = electrode.electronic_conductivity(labels, h_um, 0, sigma, 10.0)
     with_contact = electrode.electronic_conductivity(labels, h_um, 0, sigma, 10.0, r_c, instances)
     length_m = n * h_um * 1e-6
@@ -51,7 +51,7 @@ def test_binder_and_active_in_series_and_no_path():
 
 
 def test_bruggeman_exponent():
-    assert electrode.bruggeman_exponent(0.4 ** -1.5, 0.4) == pytest.approx(1.5)
+    assert electrode.bruggeman_exponent(0.4**-1.5, 0.4) == pytest.approx(1.5)
     assert np.isnan(electrode.bruggeman_exponent(np.inf, 0.4))
 
 
@@ -75,8 +75,9 @@ def test_sampled_labels_have_the_posteriors_as_marginals(global_weight):
         assert np.all(np.isin(per_sample, (0.0, 1.0)))
     # a certain voxel is always its class
     post[:, 0, 0, 0] = (0, 0, 1)
-    assert all(s[0, 0, 0] == LABEL_SOLID
-               for s in electrode.sample_labels(post, codes, 5, 1, global_weight=global_weight))
+    assert all(
+        s[0, 0, 0] == LABEL_SOLID for s in electrode.sample_labels(post, codes, 5, 1, global_weight=global_weight)
+    )
 
 
 def test_sampled_labels_are_coherent():
@@ -109,8 +110,10 @@ def test_sampled_boundaries_scatter_about_the_hard_boundary():
 
 def test_with_intervals_covers_every_metric_and_checks_the_samples():
     row = {"porosity": 0.40, "tortuosity_factor_z": 2.0, "bruggeman_exponent_in_plane": -0.1}
-    samples = [{"porosity": 0.39, "tortuosity_factor_z": 2.1, "bruggeman_exponent_in_plane": -0.2},
-               {"porosity": 0.41, "tortuosity_factor_z": np.inf, "bruggeman_exponent_in_plane": 0.0}]
+    samples = [
+        {"porosity": 0.39, "tortuosity_factor_z": 2.1, "bruggeman_exponent_in_plane": -0.2},
+        {"porosity": 0.41, "tortuosity_factor_z": np.inf, "bruggeman_exponent_in_plane": 0.0},
+    ]
     out = electrode.with_intervals(row, samples)
     assert out["uncertainty_samples"] == 2
     assert out["tortuosity_factor_z_ci_low"] == 2.0 and np.isinf(out["tortuosity_factor_z_ci_high"])

@@ -41,7 +41,9 @@ def test_hdf5_bytes_are_reproducible(tmp_path):
     for name in ("a", "b"):
         io.write_dataexchange(tmp_path / f"{name}.h5", proj, flats, darks, theta, 0.5)
         io.write_volume(tmp_path / f"{name}_v.h5", {"volume": vol}, {"center_px": 3.2, "filter": "ramp"})
-        digests.append([hashlib.sha256((tmp_path / f).read_bytes()).hexdigest() for f in (f"{name}.h5", f"{name}_v.h5")])
+        digests.append(
+            [hashlib.sha256((tmp_path / f).read_bytes()).hexdigest() for f in (f"{name}.h5", f"{name}_v.h5")]
+        )
     assert digests[0] == digests[1]
 
 

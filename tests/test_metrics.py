@@ -1,6 +1,5 @@
 """Tests of batteryct.metrics against analytic surface areas and known fractions."""
 
-
 import numpy as np
 import pytest
 from skimage import measure
@@ -114,7 +113,9 @@ def _cosine_field(shape, scale, seed, n_modes=30):
     g = np.zeros([a.size for a in axes], np.float32)
     for i in range(n_modes):
         g += np.cos(
-            (k[i, 0] * axes[0] + phase[i])[:, None, None] + (k[i, 1] * axes[1])[None, :, None] + (k[i, 2] * axes[2])[None, None, :]
+            (k[i, 0] * axes[0] + phase[i])[:, None, None]
+            + (k[i, 1] * axes[1])[None, :, None]
+            + (k[i, 2] * axes[2])[None, None, :]
         ).astype(np.float32)
     return g
 
@@ -138,8 +139,10 @@ def test_porous_structure_against_oversampled_reference():
     got = interface_area_um2(m, 1.0, roi, outside_roi="use")
     got_ext = interface_area_um2(m, 1.0, roi)
     plain = interface_area_um2(m, 1.0, roi, smooth_sigma_voxels=0, outside_roi="use")
-    print(f"\nporous: solid {m.mean():.3f}; area {got:.1f} (extend {got_ext:.1f}, plain MC {plain:.1f}) "
-          f"vs reference {ref:.1f}: {got / ref - 1:+.4f} / {got_ext / ref - 1:+.4f} / {plain / ref - 1:+.4f}")
+    print(
+        f"\nporous: solid {m.mean():.3f}; area {got:.1f} (extend {got_ext:.1f}, plain MC {plain:.1f}) "
+        f"vs reference {ref:.1f}: {got / ref - 1:+.4f} / {got_ext / ref - 1:+.4f} / {plain / ref - 1:+.4f}"
+    )
     assert abs(got / ref - 1) < 0.02
     assert abs(got_ext / ref - 1) < 0.03
 
@@ -192,7 +195,13 @@ def test_phase_fractions_and_scan_metrics():
     labels[6, :5] = 2  # 50 internal void
     f = phase_fractions(labels)
     assert f == pytest.approx(
-        {"solid_fraction": 0.6, "active_fraction": 0.4, "binder_fraction": 0.2, "porosity": 0.4, "internal_void_fraction": 0.05}
+        {
+            "solid_fraction": 0.6,
+            "active_fraction": 0.4,
+            "binder_fraction": 0.2,
+            "porosity": 0.4,
+            "internal_void_fraction": 0.05,
+        }
     )
     roi = np.zeros_like(labels, bool)
     roi[2:8] = True  # 200 active, 200 binder, 50 void, 150 open pore
@@ -208,8 +217,13 @@ def test_phase_fractions_and_scan_metrics():
     lab[4:6] = 3
     out = scan_metrics(lab, VOXEL)
     assert set(out) == {
-        "solid_fraction", "porosity", "internal_void_fraction", "active_fraction",
-        "binder_fraction", "specific_surface_area_per_um", "n_voxels_roi",
+        "solid_fraction",
+        "porosity",
+        "internal_void_fraction",
+        "active_fraction",
+        "binder_fraction",
+        "specific_surface_area_per_um",
+        "n_voxels_roi",
     }
     assert out["n_voxels_roi"] == 40**3
     assert out["solid_fraction"] == pytest.approx(6 / 40)
@@ -258,9 +272,11 @@ def test_banded_curvature_kernel_equals_numpy_gradients():
     assert np.all(kappa[~band] == 0)
     # the band holds every cube with corners on both sides and nothing else
     mixed = np.zeros(mask.shape, bool)
-    cubes = sum(mask[dz:dz + 29, dy:dy + 27, dx:dx + 25].astype(int) for dz in (0, 1) for dy in (0, 1) for dx in (0, 1))
+    cubes = sum(
+        mask[dz : dz + 29, dy : dy + 27, dx : dx + 25].astype(int) for dz in (0, 1) for dy in (0, 1) for dx in (0, 1)
+    )
     for dz in (0, 1):
         for dy in (0, 1):
             for dx in (0, 1):
-                mixed[dz:dz + 29, dy:dy + 27, dx:dx + 25] |= (cubes > 0) & (cubes < 8)
+                mixed[dz : dz + 29, dy : dy + 27, dx : dx + 25] |= (cubes > 0) & (cubes < 8)
     assert np.array_equal(band, mixed)

@@ -77,7 +77,7 @@ def test_simulator_renders_the_analytic_transmission(sim):
         i, j = np.rint(rel[k]).astype(int)
         # mean over the 3x3 pixels around the centre; the chord there is within 0.2 % of d
         expected = 3000.0 * sim.true_gain[k] * np.exp(-0.047 * p.diameter_um)
-        got = sim.tiles[k, i - 1:i + 2, j - 1:j + 2].mean()
+        got = sim.tiles[k, i - 1 : i + 2, j - 1 : j + 2].mean()
         assert got == pytest.approx(expected, rel=0.04)  # Poisson: 9 px of ~700 counts: ~1.3 %
         checked += 1
         if checked == 5:
@@ -111,7 +111,7 @@ def test_ncc_surface_matches_brute_force():
                 ya, xa = max(0, oy), max(0, ox)
                 ye, xe = min(a.shape[0], b.shape[0] + oy), min(a.shape[1], b.shape[1] + ox)
                 aa = a[ya:ye, xa:xe]
-                bb = b[ya - oy:ye - oy, xa - ox:xe - ox]
+                bb = b[ya - oy : ye - oy, xa - ox : xe - ox]
                 assert n[iy, ix] == aa.size
                 assert ncc[iy, ix] == pytest.approx(np.corrcoef(aa.ravel(), bb.ravel())[0, 1], abs=1e-10)
 
@@ -173,8 +173,9 @@ def test_mosaic_is_seamless_and_on_the_anchor_scale(stitched, sim):
     # the mosaic pixel at a particle-free spot of tile 5 equals its gain-corrected counts
     k = 5
     y0, x0 = np.floor(table.loc[k, ["y_px", "x_px"]].to_numpy(float)).astype(int) - info["origin_px"]
-    assert np.nanmedian(mosaic[y0 + 40:y0 + 90, x0 + 40:x0 + 90]) == pytest.approx(
-        np.median(sim.tiles[k, 40:90, 40:90] / table.loc[k, "gain"]), rel=0.01)
+    assert np.nanmedian(mosaic[y0 + 40 : y0 + 90, x0 + 40 : x0 + 90]) == pytest.approx(
+        np.median(sim.tiles[k, 40:90, 40:90] / table.loc[k, "gain"]), rel=0.01
+    )
 
 
 def test_particle_count_and_size_match_the_truth(stitched, sim):
@@ -215,8 +216,9 @@ def test_a_blank_tile_falls_back_to_its_stage_position(sim):
     pairs = info["pairs"]
     touching = (pairs["a"] == k) | (pairs["b"] == k)
     assert not pairs.loc[touching, "used"].any() and pairs.loc[~touching, "used"].all()
-    np.testing.assert_allclose(table.loc[k, ["y_px", "x_px"]].to_numpy(float),
-                               sim.stage_position_um[k] / sim.pixel_size_um, atol=1e-6)
+    np.testing.assert_allclose(
+        table.loc[k, ["y_px", "x_px"]].to_numpy(float), sim.stage_position_um[k] / sim.pixel_size_um, atol=1e-6
+    )
     err = relative_errors(table, sim)
     assert np.delete(err, k).max() < 0.2
 
@@ -233,8 +235,9 @@ def test_hdf5_and_tiff_forms_give_the_same_stitched_result(tmp_path, sim, stitch
         np.testing.assert_array_equal(data.tiles, sim.tiles)
         np.testing.assert_array_equal(data.stage_position_um, sim.stage_position_um)
         assert (data.pixel_size_um, data.n_rows, data.n_cols) == (sim.pixel_size_um, 5, 8)
-        results.append(M.stitch(data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols,
-                                grid=data.grid))
+        results.append(
+            M.stitch(data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols, grid=data.grid)
+        )
     for mosaic, table, info in results:
         np.testing.assert_array_equal(mosaic, stitched[0])
         pd.testing.assert_frame_equal(table, stitched[1])
@@ -247,8 +250,7 @@ def test_hdf5_and_tiff_forms_give_the_same_stitched_result(tmp_path, sim, stitch
 
 def test_outputs_are_deterministic(tmp_path, sim, stitched):
     for name in ("a", "b"):
-        M.write_mosaic_h5(tmp_path / f"{name}.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8,
-                          truth=sim)
+        M.write_mosaic_h5(tmp_path / f"{name}.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, truth=sim)
         M.overview_png(stitched[0], tmp_path / f"{name}.png")
     assert sha(tmp_path / "a.h5") == sha(tmp_path / "b.h5")
     assert sha(tmp_path / "a.png") == sha(tmp_path / "b.png")

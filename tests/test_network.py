@@ -32,7 +32,7 @@ def channel(shape, axis, centre, radius, h=(1.0, 1.0, 1.0)):
     idx = np.indices(shape).astype(float)
     other = [d for d in range(3) if d != axis]
     r2 = sum(((idx[d] - c) * h[d]) ** 2 for d, c in zip(other, centre))
-    return r2 <= radius ** 2
+    return r2 <= radius**2
 
 
 def tube_lattice(n, spacing, radius):
@@ -43,7 +43,7 @@ def tube_lattice(n, spacing, radius):
     m = np.zeros((n, n, n), bool)
     for a in range(3):
         o = [d for d in range(3) if d != a]
-        m |= c[o[0]] ** 2 + c[o[1]] ** 2 <= radius ** 2
+        m |= c[o[0]] ** 2 + c[o[1]] ** 2 <= radius**2
     return m
 
 
@@ -61,7 +61,7 @@ def electrode():
 def test_rods_of_any_width_keep_a_centred_curve(width):
     # scikit-image's Lee thinning returns an empty skeleton for even widths (#3757).
     m = np.zeros((30, width + 6, width + 6), bool)
-    m[3:-3, 3:3 + width, 3:3 + width] = True
+    m[3:-3, 3 : 3 + width, 3 : 3 + width] = True
     skel, _ = network.skeletonize_pores(m, 1.0, connect_faces=False)
     pts = np.argwhere(skel)
     assert len(pts) >= 24 - width
@@ -80,8 +80,10 @@ def test_skeleton_preserves_topology():
             touching |= set(np.unique(np.take(solid, index, axis=axis)).tolist())
     n_floating = n_solid - len(touching - {0})
     # same components and tunnels; every floating particle's cavity is opened
-    assert (cc3d.connected_components(skel, connectivity=26, return_N=True)[1]
-            == cc3d.connected_components(m, connectivity=26, return_N=True)[1])
+    assert (
+        cc3d.connected_components(skel, connectivity=26, return_N=True)[1]
+        == cc3d.connected_components(m, connectivity=26, return_N=True)[1]
+    )
     assert euler_number(skel, connectivity=3) == euler_number(m, connectivity=3) - n_floating
     # one voxel thin: no 2 x 2 x 2 block holds more than 4 skeleton voxels (1 exception
     # allowed at junctions), and > 90 % of the voxels have at most 3 skeleton neighbours
@@ -140,7 +142,8 @@ def test_spur_inside_junction_ball_is_pruned():
     m = ((idx[1] - 16) ** 2 + (idx[2] - 16) ** 2) <= 16
     m |= ((idx[0] - 20) ** 2 + (idx[1] - 16) ** 2 + (idx[2] - 20.5) ** 2) <= 36  # side pocket
     raw_nodes, raw_throats = network.extract_network(
-        m, 1.0, spur_factor=0, merge_factor=0, dissolve_degree2=False, contact_throats=False)
+        m, 1.0, spur_factor=0, merge_factor=0, dissolve_degree2=False, contact_throats=False
+    )
     assert (raw_nodes["kind"] == "end").sum() == 1 and len(raw_throats) == 3
     nodes, throats = network.extract_network(m, 1.0)
     assert len(nodes) == 2 and len(throats) == 1
@@ -154,7 +157,7 @@ def test_channel_lattice():
     k = n // spacing
     junctions = nodes[nodes["kind"] == "junction"]
     boundary = nodes[nodes["kind"] == "boundary"]
-    assert len(junctions) == k ** 3  # 64 crossings
+    assert len(junctions) == k**3  # 64 crossings
     assert len(boundary) == 3 * k * k * 2  # every tube leaves through two faces
     assert len(throats) == 3 * k * k * (k + 1)  # k - 1 inner + 2 boundary per tube
     assert (throats["kind"] == "skeleton").all()
@@ -165,11 +168,13 @@ def test_channel_lattice():
     # tubes carry no flux by symmetry); it ignores the wider crossings, which the voxel
     # solution and (partly, through the pore-body sections) the network see.
     section = channel((1, n, n), 0, (8, 8), radius)[0, :16, :16].sum()
-    analytic = k * k * section / n ** 2
+    analytic = k * k * section / n**2
     net = network.network_effective_diffusivity(nodes, throats, 0)["deff_over_dbulk"]
     fv = transport.tortuosity(m, 0, 1.0)["deff_over_dbulk"]
-    print(f"\nlattice: network {net:.4f}  analytic {analytic:.4f}  FV {fv:.4f}  "
-          f"network/FV {net / fv:.3f}  network/analytic {net / analytic:.3f}")
+    print(
+        f"\nlattice: network {net:.4f}  analytic {analytic:.4f}  FV {fv:.4f}  "
+        f"network/FV {net / fv:.3f}  network/analytic {net / analytic:.3f}"
+    )
     assert analytic <= net <= fv
     assert net == pytest.approx(analytic, rel=0.10)
     assert 0.75 <= net / fv <= 1.25
@@ -189,9 +194,11 @@ def test_electrode_network_diffusivity_vs_voxel_solution(electrode):
         ratios.append(net["deff_over_dbulk"] / fv["deff_over_dbulk"])
         assert net["flux_imbalance"] < 1e-8
         assert net["tortuosity_factor"] == pytest.approx(eps / net["deff_over_dbulk"])
-    print(f"\nelectrode 80^3 eps={eps:.3f}: Np={len(nodes)} Nt={len(throats)} "
-          f"(contacts {(throats['kind'] == 'contact').sum()}), D_eff network/FV z,y,x = "
-          + ", ".join(f"{r:.3f}" for r in ratios))
+    print(
+        f"\nelectrode 80^3 eps={eps:.3f}: Np={len(nodes)} Nt={len(throats)} "
+        f"(contacts {(throats['kind'] == 'contact').sum()}), D_eff network/FV z,y,x = "
+        + ", ".join(f"{r:.3f}" for r in ratios)
+    )
     assert all(0.75 <= r <= 1.25 for r in ratios)
 
 
@@ -204,8 +211,7 @@ def test_electrode_tables_are_consistent(electrode):
     np.testing.assert_array_equal(coord, nodes["coordination_number"])
     parts = throats[["conduit_length_a_um", "conduit_length_throat_um", "conduit_length_b_um"]]
     np.testing.assert_allclose(parts.sum(axis=1), throats["length_um"], rtol=1e-9)
-    assert (throats[["resistance_a_per_um", "resistance_throat_per_um",
-                     "resistance_b_per_um"]].to_numpy() >= 0).all()
+    assert (throats[["resistance_a_per_um", "resistance_throat_per_um", "resistance_b_per_um"]].to_numpy() >= 0).all()
     assert (throats["min_radius_um"] <= throats["mean_radius_um"] + 1e-9).all()
     # the node cells partition the pore space
     assert nodes["volume_um3"].sum() == pytest.approx(m.sum() - nodes.attrs["n_voxels_unassigned"])
@@ -254,8 +260,7 @@ def test_openpnm_export_loads_and_reproduces_diffusion(tmp_path):
     for key, value in d.items():
         pn[key] = value
     assert pn.Np == len(nodes) and pn.Nt == len(throats)
-    np.testing.assert_array_equal(np.bincount(pn.conns.ravel(), minlength=pn.Np),
-                                  nodes["coordination_number"])
+    np.testing.assert_array_equal(np.bincount(pn.conns.ravel(), minlength=pn.Np), nodes["coordination_number"])
     np.testing.assert_allclose(pn["pore.coords"], nodes[["z_um", "y_um", "x_um"]] * 1e-6)
     np.testing.assert_allclose(pn["throat.diameter"], 2e-6 * throats["min_radius_um"])
     assert pn.pores("on_inlet_z").size == nodes["on_inlet_z"].sum()
@@ -264,8 +269,9 @@ def test_openpnm_export_loads_and_reproduces_diffusion(tmp_path):
     op.topotools.trim(network=pn, pores=np.flatnonzero(~keep))
     phase = op.phase.Phase(network=pn)
     phase["pore.diffusivity"] = 1.0
-    phase.add_model(propname="throat.diffusive_conductance",
-                    model=op.models.physics.diffusive_conductance.generic_diffusive)
+    phase.add_model(
+        propname="throat.diffusive_conductance", model=op.models.physics.diffusive_conductance.generic_diffusive
+    )
     phase.regenerate_models()
     fd = op.algorithms.FickianDiffusion(network=pn, phase=phase)
     inlet = pn.pores("on_inlet_z")

@@ -48,8 +48,9 @@ def test_digital_sphere_area_sphericity_radii(radius):
         assert abs(row.surface_area_um2 / (4 * np.pi * r_um**2) - 1) < 0.03
         assert row.sphericity >= 0.95
         assert row.volume_um3 == row.envelope_volume_um3 == np.count_nonzero(m) * VOXEL**3
-        np.testing.assert_allclose(row[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy(float),
-                                   centre * VOXEL, atol=0.06 * VOXEL)
+        np.testing.assert_allclose(
+            row[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy(float), centre * VOXEL, atol=0.06 * VOXEL
+        )
         radii = row[RADIUS_COLS].to_numpy(float) / VOXEL
         assert np.all(np.abs(radii - radius) <= 0.5), radii - radius
         for p in particles.PLANES:
@@ -252,14 +253,24 @@ def test_summary_arithmetic():
             "n_internal_voids": [1, 0, 2, 3],
             "internal_void_volume_um3": [4.0, 0.0, 10.0, 5.0],
             "dead_volume_fraction": [0.04, 0.0, 0.05, 0.1],
-            **{f"{k}_{pl}_um": [1.0, 1.0, 1.0, 1.0] for k in ("mean_radius", "roughness_proxy", "local_roughness")
-               for pl in particles.PLANES},
+            **{
+                f"{k}_{pl}_um": [1.0, 1.0, 1.0, 1.0]
+                for k in ("mean_radius", "roughness_proxy", "local_roughness")
+                for pl in particles.PLANES
+            },
         }
     )
-    v = pd.DataFrame({"void_id": [1, 2, 3, 4], "host_particle_id": [1, 3, 3, 4],
-                      "volume_um3": [4.0, 6.0, 4.0, 5.0], "surface_area_um2": [12.0, 16.0, 12.0, 15.0],
-                      "sphericity": [0.8, 0.7, 0.6, 0.1], "sa_to_v_per_um": [3.0, 2.7, 3.0, 3.0],
-                      "equivalent_diameter_um": [1.97, 2.25, 1.97, 2.12]})
+    v = pd.DataFrame(
+        {
+            "void_id": [1, 2, 3, 4],
+            "host_particle_id": [1, 3, 3, 4],
+            "volume_um3": [4.0, 6.0, 4.0, 5.0],
+            "surface_area_um2": [12.0, 16.0, 12.0, 15.0],
+            "sphericity": [0.8, 0.7, 0.6, 0.1],
+            "sa_to_v_per_um": [3.0, 2.7, 3.0, 3.0],
+            "equivalent_diameter_um": [1.97, 2.25, 1.97, 2.12],
+        }
+    )
     s = particles.powder_summary(p, v, "x", reference_range_miles=300.0).iloc[0]
     assert s.n_particles == 3 and s.n_border_particles == 1 and s.n_voids == 3 and s.n_void_particles == 2
     assert s.void_particle_frequency_per_100 == pytest.approx(200 / 3)
@@ -281,8 +292,9 @@ def nmc622_truth():
     spec = {**cfg["simulate"]["defaults"], **cfg["simulate"]["scans"]["NMC622_powder/s01"]}
     os_ = int(spec["oversample"])
     # exactly what simulate_scan does for phase_truth and the particle table, no projection
-    ph = simulate.powder_phantom(int(spec["seed"]), int(spec["n_voxels"]), float(spec["voxel_size_um"]), os_,
-                                 **spec["phantom_params"])
+    ph = simulate.powder_phantom(
+        int(spec["seed"]), int(spec["n_voxels"]), float(spec["voxel_size_um"]), os_, **spec["phantom_params"]
+    )
     labels = simulate.coarse_phase(ph.phase, os_)
     voxel = float(spec["voxel_size_um"])
     inst = particles.split_particles(labels, voxel)

@@ -1,6 +1,5 @@
 """Tests of batteryct.psd against analytic lognormal (Hatch-Choate) answers."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +7,7 @@ from scipy import special
 
 from batteryct.psd import (
     Z90_SPAN,
+    _lilliefors_null,
     dispersion_index,
     lilliefors_pvalue,
     lognormal_fit,
@@ -15,7 +15,6 @@ from batteryct.psd import (
     psd_summary,
     psd_table,
     weighted_quantiles,
-    _lilliefors_null,
 )
 
 MU = np.log(8.0)
@@ -56,8 +55,8 @@ def test_summary_matches_hatch_choate(lognormal_sample):
     s = psd_summary(lognormal_sample)
     assert s["n_particles"] == 5000
     assert s["d50_number_um"] == pytest.approx(np.exp(MU), rel=0.03)
-    assert s["d50_volume_um"] == pytest.approx(np.exp(MU + 3 * SIGMA ** 2), rel=0.03)
-    assert s["d32_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA ** 2), rel=0.03)
+    assert s["d50_volume_um"] == pytest.approx(np.exp(MU + 3 * SIGMA**2), rel=0.03)
+    assert s["d32_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA**2), rel=0.03)
     z = special.ndtri(0.9)
     span = 2 * np.sinh(z * SIGMA)  # (e^{z s} - e^{-z s}) / 1, same for both weightings
     assert s["span_number"] == pytest.approx(span, rel=0.05)
@@ -66,23 +65,23 @@ def test_summary_matches_hatch_choate(lognormal_sample):
 
 def test_percentile_route_analytic():
     z = special.ndtri([0.1, 0.5, 0.9])
-    d10, d50, d90 = np.exp(MU + 3 * SIGMA ** 2 + z * SIGMA)  # exact volume percentiles
+    d10, d50, d90 = np.exp(MU + 3 * SIGMA**2 + z * SIGMA)  # exact volume percentiles
     r = percentile_lognormal(d10, d50, d90)
     assert Z90_SPAN == pytest.approx(2.563, abs=5e-4)
     assert r["percentile_sigma"] == pytest.approx(SIGMA, rel=1e-12)
-    assert r["d32_percentile_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA ** 2), rel=1e-12)
+    assert r["d32_percentile_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA**2), rel=1e-12)
     assert r["percentile_median_number_um"] == pytest.approx(np.exp(MU), rel=1e-12)
     # the seed's constant 2.563 instead of 2 z_0.9 changes sigma by only 1e-4 (relative)
     assert np.log(d90 / d10) / 2.563 == pytest.approx(SIGMA, rel=2e-4)
     # the formula needs the volume-weighted d50: with the number d50 it is 26 % off
     d50_number = np.exp(MU)
-    wrong = d50_number * np.exp(-0.5 * SIGMA ** 2)
-    assert wrong / np.exp(MU + 2.5 * SIGMA ** 2) < 0.8
+    wrong = d50_number * np.exp(-0.5 * SIGMA**2)
+    assert wrong / np.exp(MU + 2.5 * SIGMA**2) < 0.8
 
 
 def test_percentile_route_on_sample(lognormal_sample):
     row = psd_table(_table(lognormal_sample)).iloc[0]
-    assert row["d32_percentile_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA ** 2), rel=0.03)
+    assert row["d32_percentile_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA**2), rel=0.03)
     assert abs(row["d32_percentile_rel_error"]) < 0.03
     assert bool(row["lognormal_ok"]) and not bool(row["ks_reject"])
     assert row["warning"] == ""
@@ -90,8 +89,9 @@ def test_percentile_route_on_sample(lognormal_sample):
 
 def test_bimodal_flagged_not_lognormal():
     rng = np.random.default_rng(7)
-    d = np.r_[np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)),
-              np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))]
+    d = np.r_[
+        np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)), np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))
+    ]
     row = psd_table(_table(d)).iloc[0]
     assert bool(row["ks_reject"])
     assert not bool(row["lognormal_ok"])
@@ -100,8 +100,9 @@ def test_bimodal_flagged_not_lognormal():
 
 def test_d32_tolerance_flags_route_disagreement():
     rng = np.random.default_rng(8)
-    d = np.r_[np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)),
-              np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))]
+    d = np.r_[
+        np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)), np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))
+    ]
     row = psd_table(_table(d), d32_rel_tol=0.01).iloc[0]
     assert abs(row["d32_percentile_rel_error"]) > 0.01
     assert not bool(row["d32_route_ok"])
@@ -109,8 +110,15 @@ def test_d32_tolerance_flags_route_disagreement():
 
 def test_monodisperse_span_zero():
     s = psd_summary(np.full(200, 7.5))
-    for k in ("d10_number_um", "d50_number_um", "d90_number_um", "d10_volume_um",
-              "d50_volume_um", "d90_volume_um", "d32_um"):
+    for k in (
+        "d10_number_um",
+        "d50_number_um",
+        "d90_number_um",
+        "d10_volume_um",
+        "d50_volume_um",
+        "d90_volume_um",
+        "d32_um",
+    ):
         assert s[k] == pytest.approx(7.5)
     assert s["span_number"] == 0.0 and s["span_volume"] == 0.0
     fit = lognormal_fit(np.full(200, 7.5))
@@ -123,7 +131,7 @@ def test_dispersion_index_grows_with_agglomerates(lognormal_sample):
     base = lognormal_sample[:3000]
     values, vfrac, spans = [], [], []
     for k in (0, 5, 15, 40, 100):
-        d = np.r_[base, np.full(k, 4.0 * np.exp(MU + 3 * SIGMA ** 2))]  # 4 x volume median
+        d = np.r_[base, np.full(k, 4.0 * np.exp(MU + 3 * SIGMA**2))]  # 4 x volume median
         r = dispersion_index(d)
         values.append(r["dispersion_index"])
         vfrac.append(r["agglomerate_volume_fraction"])
@@ -151,12 +159,14 @@ def test_lilliefors_null_matches_stephens():
 
 
 def _table(d, sample="S1", border=None):
-    return pd.DataFrame({
-        "sample": sample,
-        "equivalent_diameter_um": d,
-        "volume_um3": np.pi / 6 * np.asarray(d) ** 3,
-        "touches_border": False if border is None else border,
-    })
+    return pd.DataFrame(
+        {
+            "sample": sample,
+            "equivalent_diameter_um": d,
+            "volume_um3": np.pi / 6 * np.asarray(d) ** 3,
+            "touches_border": False if border is None else border,
+        }
+    )
 
 
 def test_psd_table_border_and_minimum():

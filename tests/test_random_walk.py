@@ -15,8 +15,7 @@ from batteryct.generators import thresholded_noise as random_pores
 # Helpers
 # --------------------------------------------------------------------------------------
 def fv_tau(mask, voxel=1.0):
-    return np.array([transport.tortuosity(mask, axis=a, voxel_size_um=voxel)["tortuosity_factor"]
-                     for a in range(3)])
+    return np.array([transport.tortuosity(mask, axis=a, voxel_size_um=voxel)["tortuosity_factor"] for a in range(3)])
 
 
 # --------------------------------------------------------------------------------------
@@ -24,8 +23,7 @@ def fv_tau(mask, voxel=1.0):
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("voxel", [1.0, (0.5, 1.0, 2.0)])
 def test_free_space_gives_the_identity(voxel):
-    r = rw.random_walk_tortuosity(np.ones((20, 18, 22), bool), voxel, n_walkers=4000,
-                                  n_steps=8000, seed=1)
+    r = rw.random_walk_tortuosity(np.ones((20, 18, 22), bool), voxel, n_walkers=4000, n_steps=8000, seed=1)
     assert r["porosity"] == 1.0 and r["walker_fraction"] == 1.0
     assert r["n_spanning"] == 1 and r["spanning_axes"].all()
     se = r["tau_se"]
@@ -170,8 +168,7 @@ def test_periodic_tilted_slabs_give_off_diagonal_terms():
     """
     z, y, x = np.meshgrid(np.arange(16), np.arange(12), np.arange(16), indexing="ij")
     mask = (x + z) % 8 < 4
-    r = rw.random_walk_tortuosity(mask, boundary="periodic", n_walkers=4000, n_steps=16000,
-                                  seed=8)
+    r = rw.random_walk_tortuosity(mask, boundary="periodic", n_walkers=4000, n_steps=16000, seed=8)
     assert r["n_spanning"] == 2 and r["walker_fraction"] == pytest.approx(0.5)
     d, dse = r["diffusivity_ratio"], r["diffusivity_ratio_se"]
     print("D/D_free", d, "+-", dse)
@@ -191,13 +188,13 @@ def test_periodic_tilted_slabs_give_off_diagonal_terms():
 
 def test_walker_start_set_winding_and_faces():
     mask = np.zeros((10, 12, 14), bool)
-    mask[2, 3, :] = True           # full line along x: spans x (mirror), winds (periodic)
-    mask[6, 2:9, 2:10] = True      # plate not touching any face
+    mask[2, 3, :] = True  # full line along x: spans x (mirror), winds (periodic)
+    mask[6, 2:9, 2:10] = True  # plate not touching any face
     mask[6, 2:9, 5] = False
-    mask[8, 1:4, 1:4] = True       # small block
-    mask[8, 2, 2] = False          # ... a closed ring: no winding
-    mask[:, 10, 3] = True          # full line along z
-    mask[0:5, 8, 13] = True        # touches z = 0 and x = nx - 1 only
+    mask[8, 1:4, 1:4] = True  # small block
+    mask[8, 2, 2] = False  # ... a closed ring: no winding
+    mask[:, 10, 3] = True  # full line along z
+    mask[0:5, 8, 13] = True  # touches z = 0 and x = nx - 1 only
     m = rw.walker_start_set(mask, "mirror", "spanning")
     assert m["n_spanning"] == 2
     np.testing.assert_array_equal(m["spanning_axes"], [True, False, True])
@@ -211,7 +208,7 @@ def test_walker_start_set_winding_and_faces():
     # a periodic loop through the faces that closes without winding is finite
     loop = np.zeros((8, 8, 8), bool)
     loop[0, 0, :2] = True
-    loop[0, 0, 6:] = True          # joins x = 0 across the periodic face only
+    loop[0, 0, 6:] = True  # joins x = 0 across the periodic face only
     loop[0, 1, 7] = loop[0, 1, 0] = True
     assert rw.walker_start_set(loop, "periodic", "spanning")["n_spanning"] == 0
     assert rw.walker_start_set(loop, "periodic", "all")["n_clusters"] == 1
@@ -239,8 +236,7 @@ def test_identical_results_for_one_and_two_threads():
     try:
         for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(threads)
-            out.append(rw.random_walk_tortuosity(mask, (1.0, 0.8, 1.3), n_walkers=1500,
-                                                 n_steps=3000, seed=11))
+            out.append(rw.random_walk_tortuosity(mask, (1.0, 0.8, 1.3), n_walkers=1500, n_steps=3000, seed=11))
     finally:
         numba.set_num_threads(before)
     a, b = out

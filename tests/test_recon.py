@@ -298,7 +298,11 @@ def test_centre_finders_on_noisy_data(offset_px):
 
 @pytest.mark.parametrize(
     "theta",
-    [np.deg2rad(np.linspace(0, 180, 181)), np.linspace(0, np.pi, 180, endpoint=False), np.deg2rad(np.linspace(30, 210, 121))],
+    [
+        np.deg2rad(np.linspace(0, 180, 181)),
+        np.linspace(0, np.pi, 180, endpoint=False),
+        np.deg2rad(np.linspace(30, 210, 121)),
+    ],
     ids=["0-180-inclusive", "0-180-exclusive", "30-210"],
 )
 def test_vo_handles_any_180_degree_span(theta):
@@ -376,7 +380,9 @@ def test_remove_zingers_leaves_clean_noisy_projections_alone():
     np.testing.assert_array_equal(np.sort(changed), np.sort(idx))
     # Replaced by the local median: close to the noise-free count (Poisson noise 1-3 %).
     rel = np.abs(cleaned.ravel()[idx] / expected.ravel()[idx] - 1)
-    print(f"\nzingers: 25 planted, {n} replaced, median |replacement / noise-free - 1| = {np.median(rel):.3f}, max {rel.max():.3f}")
+    print(
+        f"\nzingers: 25 planted, {n} replaced, median |replacement / noise-free - 1| = {np.median(rel):.3f}, max {rel.max():.3f}"
+    )
     assert rel.max() < 0.06
 
 
@@ -419,7 +425,9 @@ def test_ring_removal_reduces_planted_stripes():
 
     def ring_amplitude(rec, column):
         diff = (rec - reference).ravel()
-        prof = np.bincount(idx, diff, minlength=bins.size + 1) / np.maximum(np.bincount(idx, minlength=bins.size + 1), 1)
+        prof = np.bincount(idx, diff, minlength=bins.size + 1) / np.maximum(
+            np.bincount(idx, minlength=bins.size + 1), 1
+        )
         near = np.abs(bins - abs(column - center)) <= 1.5
         return np.abs(prof[1:][near]).max()
 
@@ -447,7 +455,9 @@ def _scan(n=64, rows=4, offset=1.37, flat_counts=5000.0, dark_counts=100.0, seed
     proj = proj.astype(np.float32)
     zinger_idx = rng.choice(proj.size, size=10, replace=False)
     proj.ravel()[zinger_idx] += 2.0 * flat_counts
-    ps = ProjectionSet(proj, flats.astype(np.float32), darks.astype(np.float32), THETA.copy(), pixel_size_um=0.5, source="analytic")
+    ps = ProjectionSet(
+        proj, flats.astype(np.float32), darks.astype(np.float32), THETA.copy(), pixel_size_um=0.5, source="analytic"
+    )
     return ps, center, analytic_image(n, ellipses=ell)
 
 

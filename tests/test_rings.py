@@ -4,8 +4,9 @@ from batteryct import recon, simulate
 
 
 def planted_stripes():
-    ph = simulate.electrode_phantom(seed=4, n_voxels=48, oversample=1, median_diameter_um=6.0,
-                                    diameter_range_um=(4.0, 9.0))
+    ph = simulate.electrode_phantom(
+        seed=4, n_voxels=48, oversample=1, median_diameter_um=6.0, diameter_range_um=(4.0, 9.0)
+    )
     mu = simulate.attenuation_volume(ph.phase)
     theta = np.deg2rad(np.linspace(-90, 90, 121))
     clean = simulate.project(mu, theta, center_px=23.8, oversample=1, fine_voxel_um=0.512).astype(np.float32)
@@ -34,4 +35,4 @@ def test_profile_ring_filter_leaves_clean_data_nearly_alone():
     fixed, _ = recon.remove_rings_profile(clean, size=5)
     ref = recon.fbp(clean, theta, 23.8)
     change = np.sqrt(np.mean((recon.fbp(fixed, theta, 23.8) - ref) ** 2))
-    assert change < 0.05 * np.sqrt(np.mean(ref ** 2))  # measured 2.7 %
+    assert change < 0.05 * np.sqrt(np.mean(ref**2))  # measured 2.7 %

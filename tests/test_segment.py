@@ -1,6 +1,5 @@
 """Tests of batteryct.segment against synthetic volumes with known ground truth."""
 
-
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -286,9 +285,11 @@ def test_powder_segmentation_accuracy(powder):
     por = np.mean((labels == 0) | (labels == 2))
     recall = np.count_nonzero((labels == 2) & (truth == 2)) / np.count_nonzero(truth == 2)
     precision = np.count_nonzero((labels == 2) & (truth == 2)) / max(np.count_nonzero(labels == 2), 1)
-    print(f"\npowder: dice {d:.4f} porosity {por:.4f} (truth {por_true:.4f}) void recall {recall:.3f} "
-          f"precision {precision:.3f} threshold {info['threshold']:.4f} sigma {info['sigma']:.4f} "
-          f"timings {info['timings_s']}")
+    print(
+        f"\npowder: dice {d:.4f} porosity {por:.4f} (truth {por_true:.4f}) void recall {recall:.3f} "
+        f"precision {precision:.3f} threshold {info['threshold']:.4f} sigma {info['sigma']:.4f} "
+        f"timings {info['timings_s']}"
+    )
     assert d >= 0.97
     assert abs(por - por_true) <= 0.01
     assert recall >= 0.8
@@ -318,11 +319,13 @@ def test_electrode_three_phases(electrode):
     d_pore = dice(np.isin(labels, (0, 2)), np.isin(truth, (0, 2)))
     f = np.bincount(labels.ravel(), minlength=4) / labels.size
     ft = np.bincount(truth.ravel(), minlength=4) / truth.size
-    print(f"\nelectrode: dice active {d_act:.4f} binder {d_bind:.4f} pore {d_pore:.4f}; "
-          f"fractions pore {f[0] + f[2]:.4f}/{ft[0] + ft[2]:.4f} binder {f[3]:.4f}/{ft[3]:.4f} "
-          f"active {f[1]:.4f}/{ft[1]:.4f}; gmm means {np.round(info['gmm']['means'], 4).tolist()} "
-          f"thresholds {np.round(info['thresholds'], 4).tolist()} pv {info['n_partial_volume_reassigned']} "
-          f"timings {info['timings_s']}")
+    print(
+        f"\nelectrode: dice active {d_act:.4f} binder {d_bind:.4f} pore {d_pore:.4f}; "
+        f"fractions pore {f[0] + f[2]:.4f}/{ft[0] + ft[2]:.4f} binder {f[3]:.4f}/{ft[3]:.4f} "
+        f"active {f[1]:.4f}/{ft[1]:.4f}; gmm means {np.round(info['gmm']['means'], 4).tolist()} "
+        f"thresholds {np.round(info['thresholds'], 4).tolist()} pv {info['n_partial_volume_reassigned']} "
+        f"timings {info['timings_s']}"
+    )
     assert d_act >= 0.97
     assert d_bind >= 0.80
     assert d_pore >= 0.90

@@ -128,9 +128,13 @@ def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     p = dict(cfg["transport"], random_walk_walkers=500, random_walk_steps=20000, uncertainty_samples=8)
     box = electrode.box_roi(vol.shape, cfg["metrics"]["roi_radius_fraction"])
-    row, _, _ = electrode.transport_metrics(result.labels[box], 0.512, p,
-                                            posteriors=result.posteriors[(slice(None),) + box],
-                                            class_codes=segment.CLASS_LABELS)
+    row, _, _ = electrode.transport_metrics(
+        result.labels[box],
+        0.512,
+        p,
+        posteriors=result.posteriors[(slice(None),) + box],
+        class_codes=segment.CLASS_LABELS,
+    )
     values = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
     assert row["uncertainty_samples"] == 8 and len(values) >= 40
     for k in values:

@@ -11,8 +11,12 @@ SCANS = "sample\tscan\tprojections\tpixel_size_um\nA1\ts01\ta.h5\t0.512\nB-2\ts0
 def write(tmp_path, samples=SAMPLES, scans=SCANS):
     (tmp_path / "samples.tsv").write_text(samples)
     (tmp_path / "scans.tsv").write_text(scans)
-    return (tmp_path / "samples.tsv", tmp_path / "scans.tsv",
-            SCHEMAS / "samples.schema.yaml", SCHEMAS / "scans.schema.yaml")
+    return (
+        tmp_path / "samples.tsv",
+        tmp_path / "scans.tsv",
+        SCHEMAS / "samples.schema.yaml",
+        SCHEMAS / "scans.schema.yaml",
+    )
 
 
 def test_valid_sheets_are_typed(tmp_path):

@@ -6,7 +6,7 @@ from batteryct import simulate
 
 def sphere_volume(n, center, radius, mu):
     z, y, x = np.ogrid[:n, :n, :n]
-    inside = (z - center[0]) ** 2 + (y - center[1]) ** 2 + (x - center[2]) ** 2 <= radius ** 2
+    inside = (z - center[0]) ** 2 + (y - center[1]) ** 2 + (x - center[2]) ** 2 <= radius**2
     return np.where(inside, mu, 0).astype(np.float32), inside
 
 
@@ -19,7 +19,7 @@ def test_projector_conserves_mass_and_follows_the_geometry():
     p = simulate.project(vol, theta, center_px=center_fine, oversample=1, fine_voxel_um=a_um)
     # Every voxel's mass lands on the detector: sum(p) * pixel = mu * volume.
     mass = p.sum(axis=(1, 2)) * a_um * a_um  # detector pixel width × row height
-    np.testing.assert_allclose(mass, float(np.float32(mu)) * inside.sum() * a_um ** 3, rtol=1e-9)
+    np.testing.assert_allclose(mass, float(np.float32(mu)) * inside.sum() * a_um**3, rtol=1e-9)
     # The projected centroid follows u = x cos(theta) + y sin(theta) + center (stated convention).
     u = np.arange(n)
     centroid = (p.sum(axis=1) * u).sum(axis=1) / p.sum(axis=(1, 2))
@@ -32,8 +32,9 @@ def test_projector_conserves_mass_and_follows_the_geometry():
 
 @pytest.mark.parametrize("porosity,strain", [(0.45, 0.0), (0.30, 0.3)])
 def test_electrode_phantom_reaches_its_porosity(porosity, strain):
-    ph = simulate.electrode_phantom(seed=5, n_voxels=48, porosity=porosity, binder_fraction=0.1,
-                                    calendering_strain=strain, median_diameter_um=6.0)
+    ph = simulate.electrode_phantom(
+        seed=5, n_voxels=48, porosity=porosity, binder_fraction=0.1, calendering_strain=strain, median_diameter_um=6.0
+    )
     n = ph.phase.shape[0]
     c = (n - 1) / 2
     yy, xx = np.ogrid[:n, :n]
@@ -44,8 +45,14 @@ def test_electrode_phantom_reaches_its_porosity(porosity, strain):
 
 
 def test_powder_phantom_voids_and_determinism():
-    kw = dict(seed=3, n_voxels=64, n_particles=40, median_diameter_um=6.0, diameter_range_um=(4.0, 10.0),
-              void_particle_fraction=0.5)
+    kw = dict(
+        seed=3,
+        n_voxels=64,
+        n_particles=40,
+        median_diameter_um=6.0,
+        diameter_range_um=(4.0, 10.0),
+        void_particle_fraction=0.5,
+    )
     a = simulate.powder_phantom(**kw)
     b = simulate.powder_phantom(**kw)
     np.testing.assert_array_equal(a.phase, b.phase)
@@ -58,12 +65,19 @@ def test_powder_phantom_voids_and_determinism():
     # Voids are closed: no void voxel touches air.
     void = a.phase == simulate.VOID
     from scipy import ndimage
+
     assert not np.any(ndimage.binary_dilation(void) & (a.phase == simulate.AIR))
 
 
 def test_simulate_scan_is_deterministic_and_consistent():
-    spec = dict(phantom="powder", seed=9, n_voxels=32, n_angles=31, center_offset_px=0.3,
-                phantom_params=dict(n_particles=10, median_diameter_um=5.0, diameter_range_um=(4.0, 8.0)))
+    spec = dict(
+        phantom="powder",
+        seed=9,
+        n_voxels=32,
+        n_angles=31,
+        center_offset_px=0.3,
+        phantom_params=dict(n_particles=10, median_diameter_um=5.0, diameter_range_um=(4.0, 8.0)),
+    )
     a = simulate.simulate_scan(spec)
     b = simulate.simulate_scan(spec)
     np.testing.assert_array_equal(a.projections, b.projections)

@@ -1,6 +1,5 @@
 """Tests of batteryct.stereology: sphere sections, Schwartz-Saltykov unfolding."""
 
-
 import numpy as np
 import pytest
 
@@ -24,9 +23,9 @@ def random_sections(rng, n_sections, mu=MU, sigma=SIGMA):
     *hit* spheres follow the D-weighted lognormal, ln D ~ N(mu + sigma^2, sigma^2); the
     plane's distance h from the centre is uniform on [0, D/2]; d = sqrt(D^2 - 4 h^2).
     """
-    d_sphere = np.exp(mu + sigma ** 2 + sigma * rng.standard_normal(n_sections))
+    d_sphere = np.exp(mu + sigma**2 + sigma * rng.standard_normal(n_sections))
     h = rng.uniform(0.0, 0.5, n_sections) * d_sphere
-    return np.sqrt(d_sphere ** 2 - 4 * h ** 2)
+    return np.sqrt(d_sphere**2 - 4 * h**2)
 
 
 def test_kernel_from_section_probability():
@@ -58,10 +57,10 @@ def test_exact_inversion_of_noise_free_counts():
 def test_unfolded_mean_of_lognormal_spheres_within_5_percent():
     rng = np.random.default_rng(12345)
     d = random_sections(rng, 3000)
-    true_mean = np.exp(MU + SIGMA ** 2 / 2)  # number mean of the 3D population
+    true_mean = np.exp(MU + SIGMA**2 / 2)  # number mean of the 3D population
     # sampler check: E[d | D] = pi D / 4 over the D-weighted population, which is 14 %
     # below the 3D mean here (what a naive 2D mean would report)
-    naive_expected = np.pi / 4 * np.exp(MU + 1.5 * SIGMA ** 2)
+    naive_expected = np.pi / 4 * np.exp(MU + 1.5 * SIGMA**2)
     assert d.mean() == pytest.approx(naive_expected, rel=0.02)
     assert naive_expected < 0.87 * true_mean
     for n_bins in (15, 20):
@@ -106,9 +105,9 @@ def test_negative_classes_clipped_and_sections_conserved():
 def test_section_circle_diameters_disks():
     a = 0.25
     yy, xx = np.mgrid[:120, :120]
-    disk1 = (yy - 40.3) ** 2 + (xx - 40.7) ** 2 <= 20 ** 2
-    disk2 = (yy - 40.3) ** 2 + (xx - 80.0) ** 2 <= 19.5 ** 2  # touches disk1
-    edge = (yy - 110) ** 2 + (xx - 60) ** 2 <= 15 ** 2  # cut by the border
+    disk1 = (yy - 40.3) ** 2 + (xx - 40.7) ** 2 <= 20**2
+    disk2 = (yy - 40.3) ** 2 + (xx - 80.0) ** 2 <= 19.5**2  # touches disk1
+    edge = (yy - 110) ** 2 + (xx - 60) ** 2 <= 15**2  # cut by the border
     inst = np.zeros((120, 120), np.int32)
     inst[disk1] = 1
     inst[disk2 & ~disk1] = 2
@@ -146,8 +145,10 @@ def test_voxelised_sphere_packing_against_3d_truth():
     err_inst = saltykov_mean_diameter_um(edges, frac) / truth - 1
     edges, frac = schwartz_saltykov(merged, 15, merged.max() * 1.0001)
     err_merged = saltykov_mean_diameter_um(edges, frac) / truth - 1
-    print(f"sections {inst.size} (instances) / {merged.size} (binary); "
-          f"mean error {100 * err_inst:+.2f} % / {100 * err_merged:+.2f} %")
+    print(
+        f"sections {inst.size} (instances) / {merged.size} (binary); "
+        f"mean error {100 * err_inst:+.2f} % / {100 * err_merged:+.2f} %"
+    )
     assert abs(err_inst) < 0.05
     assert abs(err_merged) < 0.10
 

@@ -58,9 +58,10 @@ def fv_reference(k, axis, h=(1.0, 1.0, 1.0)):
     np.add.at(diag, i0[m0], g_in)
     np.add.at(diag, i1[m1], g_out)
     b[i0[m0]] += g_in
-    a = sp.csc_matrix((np.concatenate(vals + [diag]),
-                       (np.concatenate(rows + [np.arange(n)]), np.concatenate(cols + [np.arange(n)]))),
-                      shape=(n, n))
+    a = sp.csc_matrix(
+        (np.concatenate(vals + [diag]), (np.concatenate(rows + [np.arange(n)]), np.concatenate(cols + [np.arange(n)]))),
+        shape=(n, n),
+    )
     x = spla.spsolve(a, b)
     j_in = float(np.sum(g_in * (1 - x[i0[m0]])))
     j_out = float(np.sum(g_out * x[i1[m1]]))
@@ -93,8 +94,7 @@ def test_straight_channels_have_tortuosity_one(axis, voxel):
     assert r["flux_out"] == pytest.approx(r["flux_in"], rel=1e-9)
 
 
-@pytest.mark.parametrize("axis,voxel", [(0, 1.0), (0, (2.0, 1.0, 1.0)), (2, (2.0, 1.0, 1.0)),
-                                        (1, (0.7, 1.3, 0.4))])
+@pytest.mark.parametrize("axis,voxel", [(0, 1.0), (0, (2.0, 1.0, 1.0)), (2, (2.0, 1.0, 1.0)), (1, (0.7, 1.3, 0.4))])
 def test_layers_in_series_give_the_harmonic_mean(axis, voxel):
     # Layers normal to the transport axis: thickness (voxels) and conductivity.
     thick = [3, 5, 2, 7, 4]
@@ -124,8 +124,7 @@ def test_layers_in_parallel_give_the_arithmetic_mean(axis, voxel):
     bshape = [1, 1, 1]
     bshape[across] = prof.size
     k = np.broadcast_to(prof.reshape(bshape), shape).copy()
-    r = transport.effective_conductivity(k, axis=axis, voxel_size_um=voxel, rtol=1e-12,
-                                         reference_conductivity=10.0)
+    r = transport.effective_conductivity(k, axis=axis, voxel_size_um=voxel, rtol=1e-12, reference_conductivity=10.0)
     expected = sum(t * c for t, c in zip(thick, cond)) / sum(thick)
     assert r.deff == pytest.approx(expected, rel=1e-6)
     assert r.deff_relative == pytest.approx(expected / 10.0, rel=1e-6)
@@ -199,8 +198,7 @@ def test_isolated_and_dead_end_pores_are_excluded_and_reported():
 @pytest.mark.parametrize("axis", [0, 2])
 def test_random_porous_structure_matches_spsolve(axis, voxel):
     mask = random_pores((32, 32, 32), 0.4, 1.5, seed=11)
-    r = transport.tortuosity(mask, axis=axis, voxel_size_um=voxel, rtol=1e-10,
-                             return_potential=True)
+    r = transport.tortuosity(mask, axis=axis, voxel_size_um=voxel, rtol=1e-10, return_potential=True)
     deff, j_in, j_out, pot = fv_reference(mask, axis, voxel)
     assert r["converged"] and r["n_levels"] >= 3  # the multigrid path, not the direct one
     assert r["deff_over_dbulk"] == pytest.approx(deff, rel=1e-6)
@@ -238,8 +236,7 @@ def test_identical_results_for_one_and_two_threads(monkeypatch):
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            out[threads] = transport.effective_conductivity(k, axis=1, rtol=1e-8,
-                                                            return_potential=True)
+            out[threads] = transport.effective_conductivity(k, axis=1, rtol=1e-8, return_potential=True)
             assert numba.get_num_threads() == threads  # restored after the solve
     finally:
         numba.set_num_threads(before)

@@ -25,23 +25,47 @@ TINY = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 TINY.update({"samples": "samples.tsv", "scans": "scans.tsv"})
 TINY["simulate"] = {
     "defaults": {
-        "n_voxels": 40, "voxel_size_um": 0.512, "oversample": 2, "n_angles": 61,
-        "angle_range_deg": [-90.0, 90.0], "center_offset_px": 0.63, "flat_counts": 20000,
-        "dark_counts": 100, "n_bad_columns": 1, "zinger_fraction": 2.0e-5,
+        "n_voxels": 40,
+        "voxel_size_um": 0.512,
+        "oversample": 2,
+        "n_angles": 61,
+        "angle_range_deg": [-90.0, 90.0],
+        "center_offset_px": 0.63,
+        "flat_counts": 20000,
+        "dark_counts": 100,
+        "n_bad_columns": 1,
+        "zinger_fraction": 2.0e-5,
         "attenuation_per_um": {"active": 0.047, "binder": 0.0094, "support": 0.004},
     },
     "scans": {
-        "P1/a": {"phantom": "powder", "seed": 1, "phantom_params": {
-            "n_particles": 15, "median_diameter_um": 5.0, "diameter_range_um": [4.0, 8.0],
-            "void_particle_fraction": 0.5}},
-        "E1/a": {"phantom": "electrode", "seed": 2, "center_offset_px": -0.41, "phantom_params": {
-            "porosity": 0.4, "binder_fraction": 0.1, "median_diameter_um": 5.0,
-            "diameter_range_um": [4.0, 8.0]}},
+        "P1/a": {
+            "phantom": "powder",
+            "seed": 1,
+            "phantom_params": {
+                "n_particles": 15,
+                "median_diameter_um": 5.0,
+                "diameter_range_um": [4.0, 8.0],
+                "void_particle_fraction": 0.5,
+            },
+        },
+        "E1/a": {
+            "phantom": "electrode",
+            "seed": 2,
+            "center_offset_px": -0.41,
+            "phantom_params": {
+                "porosity": 0.4,
+                "binder_fraction": 0.1,
+                "median_diameter_um": 5.0,
+                "diameter_range_um": [4.0, 8.0],
+            },
+        },
     },
 }
 TINY["transport"].update({"random_walk_walkers": 1000, "random_walk_steps": 20000, "uncertainty_samples": 3})
-SAMPLES = ("sample\tkind\tmaterial\tdensity_g_cm3\nP1\tpowder\tNMC622\t4.75\nE1\telectrode\tNMC811\t4.78\n"
-           "R1\telectrode\tNMC\t4.7\n")
+SAMPLES = (
+    "sample\tkind\tmaterial\tdensity_g_cm3\nP1\tpowder\tNMC622\t4.75\nE1\telectrode\tNMC811\t4.78\n"
+    "R1\telectrode\tNMC\t4.7\n"
+)
 GOOD_SCANS = [
     ("P1", "a", "results/simulated/P1/a/projections.h5"),
     ("E1", "a", "results/simulated/E1/a/tiff"),
@@ -75,8 +99,20 @@ def write_campaign(workdir: Path, scans, config=TINY, label_scans=(LABEL_SCAN,),
 
 
 def snakemake(workdir: Path, *args, check=True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
@@ -153,8 +189,14 @@ def test_tiny_campaign_outputs(campaign):
     assert imported["porosity"] == pytest.approx(np.mean(raw == 0))
     assert imported["binder_fraction"] == pytest.approx(np.mean(raw == 2))
     assert imported["source"] == "labels" and np.isnan(imported["center_px"])
-    for column in ("voxel_size_um", "solid_fraction", "porosity", "internal_void_fraction",
-                   "specific_surface_area_per_um", "center_px"):
+    for column in (
+        "voxel_size_um",
+        "solid_fraction",
+        "porosity",
+        "internal_void_fraction",
+        "specific_surface_area_per_um",
+        "center_px",
+    ):
         assert column in table and table[column].iloc[:2].notna().all()
     np.testing.assert_allclose(table["voxel_size_um"], [0.512, 0.512, 0.4])
     validation = pd.read_parquet(workdir / "results/tables/validation.parquet").set_index("sample")
@@ -183,11 +225,18 @@ def test_uncertainty_sample_jobs_give_the_one_process_row(campaign):
     row = table.loc["E1"]
     assert row["uncertainty_samples"] == 3
     assert np.isnan(table.loc["R1"].get("porosity_ci_low", np.nan))  # imported labels: no posteriors
-    labels, post, codes, voxel = electrode.read_transport_box(workdir / "results/segmentations/E1/a.h5",
-                                                            TINY["metrics"]["roi_radius_fraction"])
+    labels, post, codes, voxel = electrode.read_transport_box(
+        workdir / "results/segmentations/E1/a.h5", TINY["metrics"]["roi_radius_fraction"]
+    )
     expected, _, _ = electrode.transport_metrics(labels, voxel, TINY["transport"], posteriors=post, class_codes=codes)
-    for key in ("porosity", "porosity_ci_low", "tortuosity_factor_z_ci_high", "conductivity_x_S_m_ci_low",
-                "network_n_pores_ci_high", "random_walk_tortuosity_factor_y_ci_low"):
+    for key in (
+        "porosity",
+        "porosity_ci_low",
+        "tortuosity_factor_z_ci_high",
+        "conductivity_x_S_m_ci_low",
+        "network_n_pores_ci_high",
+        "random_walk_tortuosity_factor_y_ci_low",
+    ):
         assert row[key] == pytest.approx(expected[key], rel=1e-9), key
     assert row["porosity_ci_low"] < row["porosity"] < row["porosity_ci_high"]
 
@@ -219,18 +268,33 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
     jobs, _ = dry_run_with_config(workdir, lambda c: c["segment"].update(denoise_strength=1.3))
     # Everything downstream of the two reconstructed scans' segmentations, nothing upstream,
     # nothing of the imported-labels scan.
-    assert jobs == {"segment": 2, "scan_metrics": 2, "validate_scan": 2, "scan_preview": 2,
-                    "particles": 1, "validate_particles": 1, "transport_contacts": 1, "transport_value": 1,
-                    "transport_sample": 3,
-                    "transport": 1, "scan_metrics_table": 1, "validation_table": 1, "particle_tables": 1,
-                    "acceptance": 1, "particle_validation_table": 1, "transport_tables": 1,
-                    "campaign_report": 1, "all": 1}
+    assert jobs == {
+        "segment": 2,
+        "scan_metrics": 2,
+        "validate_scan": 2,
+        "scan_preview": 2,
+        "particles": 1,
+        "validate_particles": 1,
+        "transport_contacts": 1,
+        "transport_value": 1,
+        "transport_sample": 3,
+        "transport": 1,
+        "scan_metrics_table": 1,
+        "validation_table": 1,
+        "particle_tables": 1,
+        "acceptance": 1,
+        "particle_validation_table": 1,
+        "transport_tables": 1,
+        "campaign_report": 1,
+        "all": 1,
+    }
 
 
 def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
     workdir, _ = campaign
-    jobs, text = dry_run_with_config(workdir, lambda c: c["transport"].update(
-        uncertainty_samples=c["transport"]["uncertainty_samples"] + 1))
+    jobs, text = dry_run_with_config(
+        workdir, lambda c: c["transport"].update(uncertainty_samples=c["transport"]["uncertainty_samples"] + 1)
+    )
     # sample i depends on (seed, i) only: the value and the 3 samples made stay valid
     assert "transport_value" not in jobs and "transport_contacts" not in jobs and "segment" not in jobs
     assert jobs["transport_sample"] == 1 and jobs["transport"] == 1
@@ -253,14 +317,16 @@ def test_edited_library_module_reruns_its_rule(campaign):
 
 def make_bad_inputs(workdir: Path):
     sim = simulate.simulate_scan({**TINY["simulate"]["defaults"], **TINY["simulate"]["scans"]["P1/a"], "n_angles": 21})
-    args = dict(projections=sim.projections, flats=sim.flats, darks=sim.darks, theta_deg=sim.theta_deg,
-                pixel_size_um=0.512)
+    args = dict(
+        projections=sim.projections, flats=sim.flats, darks=sim.darks, theta_deg=sim.theta_deg, pixel_size_um=0.512
+    )
     (workdir / "bad").mkdir(parents=True, exist_ok=True)
     nan = sim.projections.astype(np.float32)
     nan[3, 5, 7] = np.nan
     io.write_dataexchange(workdir / "bad/nan.h5", **{**args, "projections": nan})
-    io.write_dataexchange(workdir / "bad/zeroflats.h5", **{**args, "flats": np.zeros_like(sim.flats),
-                                                          "darks": np.zeros_like(sim.darks)})
+    io.write_dataexchange(
+        workdir / "bad/zeroflats.h5", **{**args, "flats": np.zeros_like(sim.flats), "darks": np.zeros_like(sim.darks)}
+    )
     io.write_dataexchange(workdir / "bad/angles.h5", **{**args, "theta_deg": sim.theta_deg[:-2]})
     io.write_dataexchange(workdir / "bad/shapes.h5", **{**args, "flats": sim.flats[:, :, :-3]})
     return [("P1", name, f"bad/{name}.h5") for name in BAD]
@@ -272,17 +338,28 @@ def make_bad_electrode_inputs(workdir: Path):
     sim = simulate.simulate_scan({**TINY["simulate"]["defaults"], **TINY["simulate"]["scans"]["P1/a"], "n_angles": 41})
     rng = np.random.default_rng(5)
     blank = rng.poisson(sim.flats.mean(axis=0), size=sim.projections.shape).astype(np.float32)  # nothing in the beam
-    io.write_dataexchange(workdir / "bad/blank.h5", projections=blank, flats=sim.flats, darks=sim.darks,
-                          theta_deg=sim.theta_deg, pixel_size_um=0.512)
+    io.write_dataexchange(
+        workdir / "bad/blank.h5",
+        projections=blank,
+        flats=sim.flats,
+        darks=sim.darks,
+        theta_deg=sim.theta_deg,
+        pixel_size_um=0.512,
+    )
     nrel = io.read_labels(ROOT / "resources/nrel_nmc_1_cal/nmc-1-cal_generatedCBD_bridge.tif")[:40, :48, :48]
     layers = np.ones((40, 48, 48), np.uint8)  # active, with pore sheets normal to z
     layers[2::6] = 0
     volumes = {"data/solid": np.ones((40, 48, 48), np.uint8), "data/layers": layers, "data/aniso": nrel[::2]}
-    label_scans = [("R1", "solid", "crop.h5::/data/solid", "0:pore,1:active,2:binder", 0.4),
-                   ("R1", "layers", "crop.h5::/data/layers", "0:pore,1:active", 0.4),
-                   ("R1", "aniso", "crop.h5::/data/aniso", "0:pore,1:active,2:binder", "0.8,0.4,0.4")]
-    return [("E1", "blank", "bad/blank.h5"), ("P1", "triple", "results/simulated/P1/a/projections.h5", "0.5,0.5,1")], \
-        label_scans, volumes
+    label_scans = [
+        ("R1", "solid", "crop.h5::/data/solid", "0:pore,1:active,2:binder", 0.4),
+        ("R1", "layers", "crop.h5::/data/layers", "0:pore,1:active", 0.4),
+        ("R1", "aniso", "crop.h5::/data/aniso", "0:pore,1:active,2:binder", "0.8,0.4,0.4"),
+    ]
+    return (
+        [("E1", "blank", "bad/blank.h5"), ("P1", "triple", "results/simulated/P1/a/projections.h5", "0.5,0.5,1")],
+        label_scans,
+        volumes,
+    )
 
 
 def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
@@ -328,8 +405,12 @@ def test_bad_scans_fail_alone_and_leave_no_partial_output(campaign, tmp_path):
     # The good scans completed, byte-identical to the clean campaign's.
     good = result_digests(good_dir)
     here = result_digests(workdir)
-    for path in ("results/volumes/P1/a.h5", "results/segmentations/E1/a.h5", "results/metrics/P1/a.parquet",
-                 "results/metrics/E1/a.parquet"):
+    for path in (
+        "results/volumes/P1/a.h5",
+        "results/segmentations/E1/a.h5",
+        "results/metrics/P1/a.parquet",
+        "results/metrics/E1/a.parquet",
+    ):
         assert here[path] == good[path]
     leftovers = [p for p in (workdir / "results").rglob("*.tmp")]
     assert leftovers == []

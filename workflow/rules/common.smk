@@ -1,13 +1,10 @@
 # Loads and validates the campaign sheets and holds the input functions.
-import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from batteryct.provenance import code_hash  # noqa: E402
-from batteryct.sheets import load_campaign  # noqa: E402
-
+from batteryct.provenance import script_code_hash
+from batteryct.sheets import load_campaign
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -21,6 +18,13 @@ for _message in SCAN_PROBLEMS.values():
     logger.warning(f"batteryct: {_message} (that scan's job will fail)")
 
 ID = "[A-Za-z0-9][A-Za-z0-9_.-]*"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+
+
+def script_code(script):
+    """Hash of the library code ``workflow/scripts/{script}.py`` reaches, for ``params:``:
+    editing a module reruns exactly the rules whose scripts import it (transitively)."""
+    return script_code_hash(SCRIPTS / f"{script}.py", SCRIPTS / "batteryct")
 
 
 wildcard_constraints:
@@ -194,8 +198,11 @@ def report_tables():
     if simulated_mosaic_samples():
         tables.append("results/tables/mosaic_validation.parquet")
     if particle_scan_keys():
-        tables += ["results/tables/powder_summary.parquet", "results/tables/psd.parquet",
-                   "results/tables/acceptance.parquet"]
+        tables += [
+            "results/tables/powder_summary.parquet",
+            "results/tables/psd.parquet",
+            "results/tables/acceptance.parquet",
+        ]
     if simulated_particle_scan_keys():
         tables.append("results/tables/particle_validation.parquet")
     if transport_scan_keys():

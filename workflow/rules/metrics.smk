@@ -7,16 +7,16 @@ rule scan_metrics:
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
         table="results/metrics/{sample}/{scan}.parquet",
-    params:
-        scan=scan_params,
-        metrics=config["metrics"],
-        code=code_hash("metrics", "io", "runlog"),
     log:
         "results/logs/scan_metrics/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/scan_metrics/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        scan=scan_params,
+        metrics=config["metrics"],
+        code=script_code("scan_metrics"),
     script:
         "../scripts/scan_metrics.py"
 
@@ -26,13 +26,13 @@ rule scan_metrics_table:
         tables=expand("results/metrics/{key[0]}/{key[1]}.parquet", key=scan_keys()),
     output:
         table="results/tables/scan_metrics.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/scan_metrics_table.log",
     benchmark:
         "results/benchmarks/scan_metrics_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"

@@ -4,15 +4,15 @@
 rule simulate_mosaic:
     output:
         mosaic="results/simulated/{sample}/mosaic.h5",
-    params:
-        spec=mosaic_simulation_spec,
-        code=code_hash("mosaic", "io"),
     log:
         "results/logs/simulate_mosaic/{sample}.log",
     benchmark:
         "results/benchmarks/simulate_mosaic/{sample}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    params:
+        spec=mosaic_simulation_spec,
+        code=script_code("simulate_mosaic"),
     script:
         "../scripts/simulate_mosaic.py"
 
@@ -22,14 +22,14 @@ rule simulated_mosaic_tiffs:
         "results/simulated/{sample}/mosaic.h5",
     output:
         directory("results/simulated/{sample}/mosaic_tiff"),
-    params:
-        code=code_hash("mosaic", "io"),
     log:
         "results/logs/simulated_mosaic_tiffs/{sample}.log",
     benchmark:
         "results/benchmarks/simulated_mosaic_tiffs/{sample}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    params:
+        code=script_code("simulated_mosaic_tiffs"),
     script:
         "../scripts/simulated_mosaic_tiffs.py"
 
@@ -43,19 +43,19 @@ rule stitch_mosaic:
         tiles="results/mosaics/{sample}_tiles.parquet",
         particles="results/mosaics/{sample}_particles.parquet",
         summary="results/mosaics/{sample}_summary.parquet",
-    params:
-        sample=mosaic_params,
-        stitch=config["stitch"],
-        code=code_hash("mosaic", "io", "runlog"),
     log:
         "results/logs/stitch_mosaic/{sample}.log",
     benchmark:
         "results/benchmarks/stitch_mosaic/{sample}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        sample=mosaic_params,
+        stitch=config["stitch"],
+        code=script_code("stitch_mosaic"),
     script:
         "../scripts/stitch_mosaic.py"
 
@@ -67,14 +67,14 @@ rule validate_mosaic:
         particles="results/mosaics/{sample}_particles.parquet",
     output:
         table="results/validation/mosaics/{sample}.parquet",
-    params:
-        code=code_hash("mosaic", "io", "runlog"),
     log:
         "results/logs/validate_mosaic/{sample}.log",
     benchmark:
         "results/benchmarks/validate_mosaic/{sample}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("validate_mosaic"),
     script:
         "../scripts/validate_mosaic.py"
 
@@ -84,14 +84,14 @@ rule mosaic_table:
         tables=expand("results/mosaics/{sample}_summary.parquet", sample=mosaic_samples()),
     output:
         table="results/tables/mosaics.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/mosaic_table.log",
     benchmark:
         "results/benchmarks/mosaic_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"
 
@@ -101,13 +101,13 @@ rule mosaic_validation_table:
         tables=expand("results/validation/mosaics/{sample}.parquet", sample=simulated_mosaic_samples()),
     output:
         table="results/tables/mosaic_validation.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/mosaic_validation_table.log",
     benchmark:
         "results/benchmarks/mosaic_validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"

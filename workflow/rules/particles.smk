@@ -9,20 +9,20 @@ rule particles:
         particles="results/particles/{sample}/{scan}_particles.parquet",
         voids="results/particles/{sample}/{scan}_voids.parquet",
         sections="results/particles/{sample}/{scan}_sections.parquet",
-    params:
-        scan=scan_params,
-        particles=config["particles"],
-        code=code_hash("particles", "stereology", "metrics", "segment", "io", "runlog"),
     log:
         "results/logs/particles/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/particles/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        particles=config["particles"],
+        code=script_code("particles"),
     script:
         "../scripts/particles.py"
 
@@ -37,16 +37,16 @@ rule particle_tables:
         voids="results/tables/voids.parquet",
         summary="results/tables/powder_summary.parquet",
         psd="results/tables/psd.parquet",
-    params:
-        particles=config["particles"],
-        psd=config["psd"],
-        code=code_hash("particles", "psd", "stereology", "io", "runlog"),
     log:
         "results/logs/particle_tables.log",
     benchmark:
         "results/benchmarks/particle_tables.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        particles=config["particles"],
+        psd=config["psd"],
+        code=script_code("particle_tables"),
     script:
         "../scripts/particle_tables.py"
 
@@ -56,16 +56,16 @@ rule acceptance:
         psd="results/tables/psd.parquet",
     output:
         table="results/tables/acceptance.parquet",
-    params:
-        samples=sample_properties,
-        acceptance=config["acceptance"],
-        code=code_hash("acceptance", "io", "runlog"),
     log:
         "results/logs/acceptance.log",
     benchmark:
         "results/benchmarks/acceptance.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        samples=sample_properties,
+        acceptance=config["acceptance"],
+        code=script_code("acceptance"),
     script:
         "../scripts/acceptance.py"
 
@@ -77,14 +77,14 @@ rule validate_particles:
         voids="results/particles/{sample}/{scan}_voids.parquet",
     output:
         table="results/validation/particles/{sample}/{scan}.parquet",
-    params:
-        code=code_hash("validation", "particles", "psd", "io", "runlog"),
     log:
         "results/logs/validate_particles/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/validate_particles/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("validate_particles"),
     script:
         "../scripts/validate_particles.py"
 
@@ -94,13 +94,13 @@ rule particle_validation_table:
         tables=expand("results/validation/particles/{key[0]}/{key[1]}.parquet", key=simulated_particle_scan_keys()),
     output:
         table="results/tables/particle_validation.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/particle_validation_table.log",
     benchmark:
         "results/benchmarks/particle_validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"

@@ -6,19 +6,19 @@ rule reconstruct:
         projections=projections_input,
     output:
         volume="results/volumes/{sample}/{scan}.h5",
-    params:
-        scan=scan_params,
-        recon=config["reconstruct"],
-        code=code_hash("recon", "io", "provenance", "runlog"),
     log:
         "results/logs/reconstruct/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/reconstruct/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/recon.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../../envs/recon.yaml"
+    params:
+        scan=scan_params,
+        recon=config["reconstruct"],
+        code=script_code("reconstruct"),
     script:
         "../scripts/reconstruct.py"

@@ -7,14 +7,14 @@ rule scan_preview:
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
         png="results/previews/{sample}/{scan}.png",
-    params:
-        code=code_hash("report", "io"),
     log:
         "results/logs/scan_preview/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/scan_preview/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("scan_preview"),
     script:
         "../scripts/scan_preview.py"
 
@@ -30,13 +30,13 @@ rule campaign_report:
             caption="../report/campaign.rst",
             category="Campaign",
         ),
-    params:
-        code=code_hash("report", "io"),
     log:
         "results/logs/campaign_report.log",
     benchmark:
         "results/benchmarks/campaign_report.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("campaign_report"),
     script:
         "../scripts/campaign_report.py"

@@ -6,20 +6,20 @@ rule segment:
         volume="results/volumes/{sample}/{scan}.h5",
     output:
         labels="results/segmentations/{sample}/{scan}.h5",
-    params:
-        scan=scan_params,
-        segment=config["segment"],
-        code=code_hash("segment", "io", "provenance", "runlog"),
     log:
         "results/logs/segment/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/segment/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        segment=config["segment"],
+        code=script_code("segment"),
     script:
         "../scripts/segment.py"
 
@@ -32,17 +32,17 @@ rule import_labels:
         labels=labels_input,
     output:
         labels="results/segmentations/{sample}/{scan}.h5",
-    params:
-        scan=scan_params,
-        code=code_hash("phases", "segment", "io", "provenance", "runlog"),
     log:
         "results/logs/import_labels/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/import_labels/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        code=script_code("import_labels"),
     script:
         "../scripts/import_labels.py"

@@ -6,19 +6,19 @@ rule simulate_scan:
         projections="results/simulated/{sample}/{scan}/projections.h5",
         truth="results/simulated/{sample}/{scan}/truth.h5",
         particles="results/simulated/{sample}/{scan}/particles.parquet",
-    params:
-        spec=simulation_spec,
-        code=code_hash("simulate", "io"),
     log:
         "results/logs/simulate_scan/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/simulate_scan/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../../envs/simulate.yaml"
+    params:
+        spec=simulation_spec,
+        code=script_code("simulate_scan"),
     script:
         "../scripts/simulate_scan.py"
 
@@ -28,13 +28,13 @@ rule simulated_tiff_stack:
         "results/simulated/{sample}/{scan}/projections.h5",
     output:
         directory("results/simulated/{sample}/{scan}/tiff"),
-    params:
-        code=code_hash("io"),
     log:
         "results/logs/simulated_tiff_stack/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/simulated_tiff_stack/{sample}/{scan}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    params:
+        code=script_code("simulated_tiff_stack"),
     script:
         "../scripts/simulated_tiff_stack.py"

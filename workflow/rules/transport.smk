@@ -1,10 +1,12 @@
 # Electrode transport: tortuosity (finite volumes, random walk), conductivity, pore network,
 # and their 95 % intervals from posterior label samples, one job per sample.
 
-UNCERTAINTY_KEYS = ("uncertainty_samples", "uncertainty_correlation_voxels", "uncertainty_global_weight",
-                    "uncertainty_rtol")
-TRANSPORT_CODE = ("electrode", "transport", "random_walk", "network", "particles", "metrics", "segment", "io",
-                  "runlog", "_validation")
+UNCERTAINTY_KEYS = (
+    "uncertainty_samples",
+    "uncertainty_correlation_voxels",
+    "uncertainty_global_weight",
+    "uncertainty_rtol",
+)
 
 
 rule transport_contacts:
@@ -12,21 +14,21 @@ rule transport_contacts:
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
         contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
-    params:
-        scan=scan_params,
-        transport={k: config["transport"][k] for k in ("contact_resistance_ohm_m2", "particle_min_radius_um")},
-        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
-        code=code_hash("electrode", "runlog"),
     log:
         "results/logs/transport_contacts/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/transport_contacts/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        transport={k: config["transport"][k] for k in ("contact_resistance_ohm_m2", "particle_min_radius_um")},
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        code=script_code("transport_contacts"),
     script:
         "../scripts/transport_contacts.py"
 
@@ -40,21 +42,21 @@ rule transport_value:
         nodes="results/network/{sample}/{scan}_nodes.parquet",
         throats="results/network/{sample}/{scan}_throats.parquet",
         openpnm="results/network/{sample}/{scan}_openpnm.npz",
-    params:
-        scan=scan_params,
-        transport=transport_params(*UNCERTAINTY_KEYS),
-        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
-        code=code_hash(*TRANSPORT_CODE),
     log:
         "results/logs/transport_value/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/transport_value/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
     threads: 1
     resources:
         mem_mb=6000,
         runtime=60,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        transport=transport_params(*UNCERTAINTY_KEYS),
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        code=script_code("transport_value"),
     script:
         "../scripts/transport_value.py"
 
@@ -65,24 +67,24 @@ rule transport_sample:
         contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
     output:
         row="results/transport_samples/{sample}/{scan}/sample_{index}.parquet",
+    log:
+        "results/logs/transport_sample/{sample}/{scan}_{index}.log",
+    benchmark:
+        "results/benchmarks/transport_sample/{sample}/{scan}_{index}.tsv"
+    wildcard_constraints:
+        index=r"\d{3}",
+    conda:
+        "../../envs/segment.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
     params:
         scan=scan_params,
         index=lambda wildcards: int(wildcards.index),
         transport=transport_params("uncertainty_samples"),
         roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
-        code=code_hash(*TRANSPORT_CODE),
-    wildcard_constraints:
-        index=r"\d{3}",
-    log:
-        "results/logs/transport_sample/{sample}/{scan}_{index}.log",
-    benchmark:
-        "results/benchmarks/transport_sample/{sample}/{scan}_{index}.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-    conda:
-        "../../envs/segment.yaml"
+        code=script_code("transport_sample"),
     script:
         "../scripts/transport_sample.py"
 
@@ -93,16 +95,16 @@ rule transport:
         samples=transport_sample_inputs,
     output:
         row="results/transport/{sample}/{scan}.parquet",
-    params:
-        scan=scan_params,
-        code=code_hash("electrode", "io", "runlog"),
     log:
         "results/logs/transport/{sample}/{scan}.log",
+    conda:
+        "../../envs/segment.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/segment.yaml"
+    params:
+        scan=scan_params,
+        code=script_code("transport"),
     script:
         "../scripts/transport.py"
 
@@ -116,13 +118,13 @@ rule transport_tables:
         transport="results/tables/transport.parquet",
         nodes="results/tables/network_nodes.parquet",
         throats="results/tables/network_throats.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/transport_tables.log",
     benchmark:
         "results/benchmarks/transport_tables.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("transport_tables"),
     script:
         "../scripts/transport_tables.py"

@@ -8,16 +8,16 @@ rule validate_scan:
         labels="results/segmentations/{sample}/{scan}.h5",
     output:
         table="results/validation/{sample}/{scan}.parquet",
-    params:
-        scan=scan_params,
-        metrics=config["metrics"],
-        code=code_hash("validation", "metrics", "io", "runlog"),
     log:
         "results/logs/validate_scan/{sample}/{scan}.log",
     benchmark:
         "results/benchmarks/validate_scan/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        scan=scan_params,
+        metrics=config["metrics"],
+        code=script_code("validate_scan"),
     script:
         "../scripts/validate_scan.py"
 
@@ -27,13 +27,13 @@ rule validation_table:
         tables=expand("results/validation/{key[0]}/{key[1]}.parquet", key=simulated_scan_keys()),
     output:
         table="results/tables/validation.parquet",
-    params:
-        code=code_hash("io", "runlog"),
     log:
         "results/logs/validation_table.log",
     benchmark:
         "results/benchmarks/validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    params:
+        code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"

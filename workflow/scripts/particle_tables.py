@@ -20,8 +20,11 @@ def concat(paths):
 table = concat(sm.input.particles)
 voids = concat(sm.input.voids)
 sections = concat(sm.input.sections)
-samples = sorted(set(pd.concat([pd.read_parquet(x)[["sample"]] for x in sm.input.sections])["sample"])) \
-    if sm.input.sections else []
+samples = (
+    sorted(set(pd.concat([pd.read_parquet(x)[["sample"]] for x in sm.input.sections])["sample"]))
+    if sm.input.sections
+    else []
+)
 summaries = []
 for sample in samples:
     ps = table[table["sample"] == sample] if len(table) else table
@@ -41,8 +44,14 @@ for sample in psd_rows["sample"]:
         mean2d = stereology.saltykov_mean_diameter_um(edges, values)
     else:
         mean2d = float("nan")
-    extra.append({"stereology_n_sections": int(d2.size), "stereology_mean_diameter_um": mean2d,
-                  "mean_diameter_3d_um": mean3d, "stereology_relative_error": mean2d / mean3d - 1.0})
+    extra.append(
+        {
+            "stereology_n_sections": int(d2.size),
+            "stereology_mean_diameter_um": mean2d,
+            "mean_diameter_3d_um": mean3d,
+            "stereology_relative_error": mean2d / mean3d - 1.0,
+        }
+    )
 psd_rows = pd.concat([psd_rows.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
 
 io.write_table(sm.output.particles, table)

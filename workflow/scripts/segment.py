@@ -29,17 +29,22 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     )
     labels, info = result[0], result[1]
     if multiphase and info["gmm"]["binder_level_source"] == "prior":
-        log.warning("no carbon-binder plateau in the histogram: the binder level is the prior "
-                    f"({info['gmm']['means'][1]:.4g} /um) and the {info['label_counts']['3']} binder voxels "
-                    "rest on that assumption (a two-phase image?)")
+        log.warning(
+            "no carbon-binder plateau in the histogram: the binder level is the prior "
+            f"({info['gmm']['means'][1]:.4g} /um) and the {info['label_counts']['3']} binder voxels "
+            "rest on that assumption (a two-phase image?)"
+        )
     datasets = {"labels": labels}
     if multiphase:
         # float16 posteriors of (pore, binder, active) beside the hard labels.
         datasets["posteriors"] = result[2]
     log.info(f"timings (s): {info.pop('timings_s', {})}")  # not stored: outputs stay byte-identical
     # Scalars as attributes; arrays and nested values (GMM means, thresholds) as JSON.
-    out_attrs = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str))
-                 for k, v in info.items() if v is not None}
+    out_attrs = {
+        k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str))
+        for k, v in info.items()
+        if v is not None
+    }
     out_attrs.update(
         voxel_size_um=attrs["voxel_size_um"],
         label_codes="0 open pore, 1 solid (active), 2 internal closed void, 3 carbon-binder",

@@ -7,6 +7,14 @@ log = runlog.configure(sm.log[0])
 spec = dict(sm.params.spec)
 with runlog.scan_context(sm.wildcards.sample, "mosaic", log):
     sim = mosaic.simulate_mosaic(**spec)
-    mosaic.write_mosaic_h5(sm.output.mosaic, sim.tiles, sim.stage_position_um, sim.pixel_size_um,
-                           sim.n_rows, sim.n_cols, grid=sim.grid, truth=sim)
+    mosaic.write_mosaic_h5(
+        sm.output.mosaic,
+        sim.tiles,
+        sim.stage_position_um,
+        sim.pixel_size_um,
+        sim.n_rows,
+        sim.n_cols,
+        grid=sim.grid,
+        truth=sim,
+    )
     log.info(f"simulated {len(sim.tiles)} tiles, {len(sim.particles)} particles")

@@ -11,7 +11,9 @@ numba.set_num_threads(sm.threads)
 spec = dict(sm.params.spec)
 with runlog.scan_context(sm.wildcards.sample, sm.wildcards.scan, log):
     sim = simulate.simulate_scan(spec)
-    io.write_dataexchange(sm.output.projections, sim.projections, sim.flats, sim.darks, sim.theta_deg, sim.pixel_size_um)
+    io.write_dataexchange(
+        sm.output.projections, sim.projections, sim.flats, sim.darks, sim.theta_deg, sim.pixel_size_um
+    )
     io.write_volume(
         sm.output.truth,
         {"mu_per_um": sim.mu_truth_per_um, "phase": sim.phase_truth},

@@ -11,7 +11,8 @@ data = mosaic.read_mosaic(sm.input[0])
 out = Path(sm.output[0])
 tmp = out.with_name(out.name + ".tmp")
 shutil.rmtree(tmp, ignore_errors=True)
-mosaic.write_mosaic_tiffs(tmp, data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols,
-                          grid=data.grid)
+mosaic.write_mosaic_tiffs(
+    tmp, data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols, grid=data.grid
+)
 tmp.rename(out)
 log.info(f"wrote {len(data.tiles)} tiles to {out}")

@@ -11,7 +11,13 @@ data = io.read_dataexchange(sm.input[0])
 out = Path(sm.output[0])
 tmp = out.with_name(out.name + ".tmp")
 shutil.rmtree(tmp, ignore_errors=True)
-io.write_tiff_stack(tmp, data.projections.astype("uint16"), data.flats.astype("uint16"),
-                    data.darks.astype("uint16"), data.theta_rad * 180.0 / 3.141592653589793, data.pixel_size_um)
+io.write_tiff_stack(
+    tmp,
+    data.projections.astype("uint16"),
+    data.flats.astype("uint16"),
+    data.darks.astype("uint16"),
+    data.theta_rad * 180.0 / 3.141592653589793,
+    data.pixel_size_um,
+)
 tmp.rename(out)
 log.info(f"wrote {len(data.theta_rad)} projections to {out}")

@@ -10,7 +10,10 @@ log = runlog.configure(sm.log[0])
 scan = sm.params.scan
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     row = pd.read_parquet(sm.input.value).iloc[0].to_dict()
-    ids = {k: row.pop(k) for k in ("sample", "scan", "box_shape") + tuple(k for k in list(row) if k.startswith("voxel_size"))}
+    ids = {
+        k: row.pop(k)
+        for k in ("sample", "scan", "box_shape") + tuple(k for k in list(row) if k.startswith("voxel_size"))
+    }
     if sm.input.samples:
         samples = [pd.read_parquet(p).iloc[0].drop("sample_index").to_dict() for p in sm.input.samples]
         row = with_intervals(row, samples)

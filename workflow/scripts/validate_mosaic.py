@@ -10,7 +10,12 @@ sample = sm.wildcards.sample
 with runlog.scan_context(sample, "mosaic", log):
     truth = mosaic.read_mosaic_truth(sm.input.truth)
     data = mosaic.read_mosaic(sm.input.truth)
-    row = validation.score_mosaic(pd.read_parquet(sm.input.tiles), pd.read_parquet(sm.input.particles), truth,
-                                  data.tiles.shape[1:], data.pixel_size_um)
+    row = validation.score_mosaic(
+        pd.read_parquet(sm.input.tiles),
+        pd.read_parquet(sm.input.particles),
+        truth,
+        data.tiles.shape[1:],
+        data.pixel_size_um,
+    )
     io.write_table(sm.output.table, pd.DataFrame([{"sample": sample, **row}]))
     log.info(f"mosaic validation: {row}")

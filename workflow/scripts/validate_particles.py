@@ -8,7 +8,8 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 sample, scan = sm.wildcards.sample, sm.wildcards.scan
 with runlog.scan_context(sample, scan, log):
-    row = validation.score_particles(pd.read_parquet(sm.input.particles), pd.read_parquet(sm.input.voids),
-                                     pd.read_parquet(sm.input.truth))
+    row = validation.score_particles(
+        pd.read_parquet(sm.input.particles), pd.read_parquet(sm.input.voids), pd.read_parquet(sm.input.truth)
+    )
     io.write_table(sm.output.table, pd.DataFrame([{"sample": sample, "scan": scan, **row}]))
     log.info(f"particle validation: {row}")

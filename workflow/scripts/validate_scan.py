@@ -13,8 +13,12 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     volume, vol_attrs = io.read_volume(sm.input.volume, "volume")
     labels, _ = io.read_volume(sm.input.labels, "labels")
     row = validation.score_scan(
-        volume, labels, mu_truth, phase_truth,
-        center_px=float(vol_attrs["center_px"]), center_truth_px=float(truth_attrs["center_px"]),
+        volume,
+        labels,
+        mu_truth,
+        phase_truth,
+        center_px=float(vol_attrs["center_px"]),
+        center_truth_px=float(truth_attrs["center_px"]),
         roi_radius_fraction=sm.params.metrics["roi_radius_fraction"],
     )
     row = {"sample": scan["sample"], "scan": scan["scan"], "kind": scan["kind"], **row}

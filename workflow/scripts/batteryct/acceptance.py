@@ -157,7 +157,7 @@ def kozeny_carman_permeability_um2(d32_um, porosity, constant: float = 180.0):
     eps = float(porosity)
     if not 0.0 < eps < 1.0:
         raise ValueError(f"porosity must lie in (0, 1), got {eps}")
-    return eps ** 3 * np.asarray(d32_um, dtype=float) ** 2 / (constant * (1.0 - eps) ** 2)
+    return eps**3 * np.asarray(d32_um, dtype=float) ** 2 / (constant * (1.0 - eps) ** 2)
 
 
 def bruggeman_conductivity_S_m(kappa0_S_m: float, porosity: float, alpha: float = 1.5) -> float:
@@ -179,7 +179,7 @@ def diffusion_time_s(d_um, D_s_cm2_s: float):
         Solid diffusivity in cm^2/s.
     """
     r_cm = np.asarray(d_um, dtype=float) * 0.5e-4
-    return r_cm ** 2 / float(D_s_cm2_s)
+    return r_cm**2 / float(D_s_cm2_s)
 
 
 def _tan_roots(n: int = 5000) -> np.ndarray:
@@ -197,7 +197,7 @@ _T_GRID = np.logspace(-9, 0, 600)
 def _surface_g(t: np.ndarray) -> np.ndarray:
     """``g(T) = 3T + 2 sum (1 - exp(-a_n^2 T)) / a_n^2`` (surface filling per unit beta)."""
     t = np.asarray(t, dtype=float)
-    a2 = _ROOTS ** 2
+    a2 = _ROOTS**2
     flat = t.reshape(-1, 1)
     head = 2 * np.sum(-np.expm1(-a2 * flat) / a2, axis=1)
     # Terms n > N: a_n ~ (n + 1/2) pi, summed as a midpoint integral from n = N + 1/2,
@@ -245,8 +245,7 @@ def galvanostatic_utilisation(tau_over_t):
     return float(u) if u.ndim == 0 else u
 
 
-def reachable_fractions(d50_volume_um: float, sigma: float, D_s_cm2_s: float, c_rate: float,
-                        n_nodes: int = 96) -> dict:
+def reachable_fractions(d50_volume_um: float, sigma: float, D_s_cm2_s: float, c_rate: float, n_nodes: int = 96) -> dict:
     """Capacity fractions reachable in ``3600 / c_rate`` s over a volume-weighted lognormal.
 
     Parameters
@@ -271,8 +270,12 @@ def reachable_fractions(d50_volume_um: float, sigma: float, D_s_cm2_s: float, c_
     t_d = 3600.0 / float(c_rate)
     d_crit = float(2.0 * np.sqrt(D_s_cm2_s * t_d) * 1e4)
     if not (np.isfinite(d50_volume_um) and np.isfinite(sigma)):
-        return {"discharge_time_s": t_d, "d_crit_um": d_crit,
-                "reachable_fraction_tau": np.nan, "reachable_fraction_galvanostatic": np.nan}
+        return {
+            "discharge_time_s": t_d,
+            "d_crit_um": d_crit,
+            "reachable_fraction_tau": np.nan,
+            "reachable_fraction_galvanostatic": np.nan,
+        }
     if sigma <= 0:
         f_tau = float(d50_volume_um < d_crit)
         f_g = galvanostatic_utilisation(diffusion_time_s(d50_volume_um, D_s_cm2_s) / t_d)
@@ -282,8 +285,12 @@ def reachable_fractions(d50_volume_um: float, sigma: float, D_s_cm2_s: float, c_
         w = w / w.sum()
         d = d50_volume_um * np.exp(sigma * z)
         f_g = float(np.sum(w * galvanostatic_utilisation(diffusion_time_s(d, D_s_cm2_s) / t_d)))
-    return {"discharge_time_s": t_d, "d_crit_um": d_crit,
-            "reachable_fraction_tau": f_tau, "reachable_fraction_galvanostatic": float(f_g)}
+    return {
+        "discharge_time_s": t_d,
+        "d_crit_um": d_crit,
+        "reachable_fraction_tau": f_tau,
+        "reachable_fraction_galvanostatic": float(f_g),
+    }
 
 
 # --------------------------------------------------------------------------- table
@@ -294,8 +301,7 @@ def _merge_config(config: dict | None) -> dict:
     if config:
         unknown = set(config) - set(DEFAULT_CONFIG)
         if unknown:
-            raise KeyError(f"unknown acceptance config keys {sorted(unknown)}; "
-                           f"known: {sorted(DEFAULT_CONFIG)}")
+            raise KeyError(f"unknown acceptance config keys {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}")
         cfg.update(config)
     if cfg["reachable_model"] not in ("galvanostatic", "tau"):
         raise ValueError("reachable_model must be 'galvanostatic' or 'tau'")
@@ -376,8 +382,9 @@ def acceptance_table(psd_table: pd.DataFrame, samples: pd.DataFrame | None, conf
         perm = float(kozeny_carman_permeability_um2(d32_used, eps, cfg["kozeny_carman_constant"]))
         reach = reachable_fractions(d50, sigma, cfg["D_s_cm2_s"], cfg["c_rate"])
         reach_used = reach[f"reachable_fraction_{cfg['reachable_model']}"]
-        tau = {f"tau_D_d{k}_s": float(diffusion_time_s(v, cfg["D_s_cm2_s"]))
-               for k, v in ((10, d10), (50, d50), (90, d90))}
+        tau = {
+            f"tau_D_d{k}_s": float(diffusion_time_s(v, cfg["D_s_cm2_s"])) for k, v in ((10, d10), (50, d50), (90, d90))
+        }
         di = float(p.get("dispersion_index", np.nan))
         lognormal_ok = p.get("lognormal_ok", np.nan)
         span_v = float(p.get("span_volume", np.nan))
@@ -401,7 +408,8 @@ def acceptance_table(psd_table: pd.DataFrame, samples: pd.DataFrame | None, conf
             if rmin is not None and reach_used < rmin:
                 reasons.append(
                     f"reachable capacity fraction {reach_used:.2f} at {cfg['c_rate']:g}C "
-                    f"({cfg['reachable_model']} model) below the {rmin:.2f} limit")
+                    f"({cfg['reachable_model']} model) below the {rmin:.2f} limit"
+                )
             dmax = cfg["dispersion_index_max"]
             if dmax is not None:
                 if not np.isfinite(di):
@@ -425,37 +433,39 @@ def acceptance_table(psd_table: pd.DataFrame, samples: pd.DataFrame | None, conf
                     reasons.append(msg)
                 else:
                     notes.append(msg + ": lognormal-based predictions are approximate")
-        rows.append({
-            "sample": sample,
-            "n_particles": p.get("n_particles", np.nan),
-            "density_g_cm3": rho,
-            "d10_volume_um": d10,
-            "d50_volume_um": d50,
-            "d90_volume_um": d90,
-            "span_volume": span_v,
-            "d32_measured_um": d32_meas,
-            **ln,
-            "d32_source": cfg["d32_source"],
-            "d32_used_um": d32_used,
-            "ssa_m2_g": ssa,
-            "electrode_porosity": eps,
-            "kozeny_carman_constant": float(cfg["kozeny_carman_constant"]),
-            "permeability_um2": perm,
-            "permeability_m2": perm * 1e-12,
-            "kappa0_S_m": float(cfg["kappa0_S_m"]),
-            "bruggeman_alpha": float(cfg["bruggeman_alpha"]),
-            "kappa_eff_S_m": kappa_eff,
-            "macmullin_number": float(cfg["kappa0_S_m"]) / kappa_eff,
-            "D_s_cm2_s": float(cfg["D_s_cm2_s"]),
-            "c_rate": float(cfg["c_rate"]),
-            **tau,
-            **reach,
-            "reachable_model": cfg["reachable_model"],
-            "reachable_fraction": reach_used,
-            "dispersion_index": di,
-            "lognormal_ok": lognormal_ok,
-            "accepted": not reasons,
-            "reasons": "; ".join(reasons) if reasons else "all criteria met",
-            "notes": "; ".join(notes),
-        })
+        rows.append(
+            {
+                "sample": sample,
+                "n_particles": p.get("n_particles", np.nan),
+                "density_g_cm3": rho,
+                "d10_volume_um": d10,
+                "d50_volume_um": d50,
+                "d90_volume_um": d90,
+                "span_volume": span_v,
+                "d32_measured_um": d32_meas,
+                **ln,
+                "d32_source": cfg["d32_source"],
+                "d32_used_um": d32_used,
+                "ssa_m2_g": ssa,
+                "electrode_porosity": eps,
+                "kozeny_carman_constant": float(cfg["kozeny_carman_constant"]),
+                "permeability_um2": perm,
+                "permeability_m2": perm * 1e-12,
+                "kappa0_S_m": float(cfg["kappa0_S_m"]),
+                "bruggeman_alpha": float(cfg["bruggeman_alpha"]),
+                "kappa_eff_S_m": kappa_eff,
+                "macmullin_number": float(cfg["kappa0_S_m"]) / kappa_eff,
+                "D_s_cm2_s": float(cfg["D_s_cm2_s"]),
+                "c_rate": float(cfg["c_rate"]),
+                **tau,
+                **reach,
+                "reachable_model": cfg["reachable_model"],
+                "reachable_fraction": reach_used,
+                "dispersion_index": di,
+                "lognormal_ok": lognormal_ok,
+                "accepted": not reasons,
+                "reasons": "; ".join(reasons) if reasons else "all criteria met",
+                "notes": "; ".join(notes),
+            }
+        )
     return pd.DataFrame(rows)

@@ -52,13 +52,15 @@ def interface_areas_um2(labels: np.ndarray, voxel_size_um, smooth_sigma_voxels: 
 
 def contact_mechanics(active_binder_area_um2: float, adhesion_energy_J_m2: float, shear_strength_Pa: float) -> dict:
     """Adhesion energy ``G_c · A`` (J) and maximum shear force ``T_max · A`` (N) of the
-    active–binder contact."""
+    active–binder contact.
+    """
     area_m2 = active_binder_area_um2 * 1e-12
     return {"adhesion_energy_J": adhesion_energy_J_m2 * area_m2, "max_shear_force_N": shear_strength_Pa * area_m2}
 
 
-def contact_face_multipliers(instances: np.ndarray, active: np.ndarray, voxel_size_um,
-                             conductivity_S_m: float, contact_resistance_ohm_m2: float):
+def contact_face_multipliers(
+    instances: np.ndarray, active: np.ndarray, voxel_size_um, conductivity_S_m: float, contact_resistance_ohm_m2: float
+):
     """Per-face conductance factors for contact resistance between active particles.
 
     A face between two active voxels of *different* particles carries, in series with its
@@ -81,9 +83,16 @@ def contact_face_multipliers(instances: np.ndarray, active: np.ndarray, voxel_si
     return tuple(out)
 
 
-def electronic_conductivity(labels: np.ndarray, voxel_size_um, axis: int, active_conductivity_S_m: float,
-                            binder_conductivity_S_m: float, contact_resistance_ohm_m2: float = 0.0,
-                            instances: np.ndarray | None = None, rtol: float = 1e-6) -> dict:
+def electronic_conductivity(
+    labels: np.ndarray,
+    voxel_size_um,
+    axis: int,
+    active_conductivity_S_m: float,
+    binder_conductivity_S_m: float,
+    contact_resistance_ohm_m2: float = 0.0,
+    instances: np.ndarray | None = None,
+    rtol: float = 1e-6,
+) -> dict:
     """Effective electronic conductivity (S/m) of the solid network along ``axis``.
 
     Active material and carbon-binder conduct with their own conductivities; pores do not.
@@ -98,10 +107,12 @@ def electronic_conductivity(labels: np.ndarray, voxel_size_um, axis: int, active
     field[masks["binder"]] = binder_conductivity_S_m
     multiplier = None
     if instances is not None and contact_resistance_ohm_m2 > 0:
-        multiplier = contact_face_multipliers(instances, masks["active"], voxel_size_um, active_conductivity_S_m,
-                                              contact_resistance_ohm_m2)
-    result = transport.effective_conductivity(field, axis=axis, voxel_size_um=voxel_size_um, rtol=rtol,
-                                              face_multiplier=multiplier)
+        multiplier = contact_face_multipliers(
+            instances, masks["active"], voxel_size_um, active_conductivity_S_m, contact_resistance_ohm_m2
+        )
+    result = transport.effective_conductivity(
+        field, axis=axis, voxel_size_um=voxel_size_um, rtol=rtol, face_multiplier=multiplier
+    )
     return {"conductivity_S_m": float(result.deff), "percolating": bool(result.percolating)}
 
 
@@ -112,8 +123,14 @@ def bruggeman_exponent(tortuosity_factor: float, porosity: float) -> float:
     return float(-np.log(tortuosity_factor) / np.log(porosity))
 
 
-def sample_label_volume(posteriors: np.ndarray, class_codes, index: int, seed: int,
-                        correlation_voxels: float = 2.0, global_weight: float = 0.8) -> np.ndarray:
+def sample_label_volume(
+    posteriors: np.ndarray,
+    class_codes,
+    index: int,
+    seed: int,
+    correlation_voxels: float = 2.0,
+    global_weight: float = 0.8,
+) -> np.ndarray:
     """Label volume number ``index`` drawn from per-voxel class probabilities, spatially coherent.
 
     Each voxel takes the class whose cumulative posterior (classes in the order of
@@ -151,11 +168,19 @@ def sample_label_volume(posteriors: np.ndarray, class_codes, index: int, seed: i
     return codes[choice]
 
 
-def sample_labels(posteriors: np.ndarray, class_codes, n_samples: int, seed: int,
-                  correlation_voxels: float = 2.0, global_weight: float = 0.8) -> list[np.ndarray]:
+def sample_labels(
+    posteriors: np.ndarray,
+    class_codes,
+    n_samples: int,
+    seed: int,
+    correlation_voxels: float = 2.0,
+    global_weight: float = 0.8,
+) -> list[np.ndarray]:
     """The first ``n_samples`` label volumes of :func:`sample_label_volume`."""
-    return [sample_label_volume(posteriors, class_codes, i, seed, correlation_voxels, global_weight)
-            for i in range(n_samples)]
+    return [
+        sample_label_volume(posteriors, class_codes, i, seed, correlation_voxels, global_weight)
+        for i in range(n_samples)
+    ]
 
 
 def interval(samples, value: float, level: float = 0.95) -> tuple[float, float]:
@@ -187,7 +212,8 @@ def interval(samples, value: float, level: float = 0.95) -> tuple[float, float]:
 
 def box_roi(shape, radius_fraction: float) -> tuple[slice, slice, slice]:
     """The largest axis-aligned box (all z) inside the cylinder of ``radius_fraction`` of the
-    field-of-view radius: transport needs a box, reconstructions are valid in a cylinder."""
+    field-of-view radius: transport needs a box, reconstructions are valid in a cylinder.
+    """
     n_y, n_x = shape[1:]
     radius = radius_fraction * (min(n_y, n_x) - 1) / 2
     half = int(np.floor(radius / np.sqrt(2)))
@@ -235,7 +261,8 @@ def _bounded(key: str, lo: float, hi: float) -> tuple[float, float]:
 def expand_instances(instances: np.ndarray, distance_voxels: int = 3) -> np.ndarray:
     """Particle ids grown by up to ``distance_voxels`` into their surroundings, so a label
     sample whose active boundary moved by a voxel or two keeps the particle partition
-    (and so the contact resistances) of the hard labels."""
+    (and so the contact resistances) of the hard labels.
+    """
     from skimage.segmentation import expand_labels
 
     return expand_labels(instances, distance=distance_voxels)
@@ -243,7 +270,8 @@ def expand_instances(instances: np.ndarray, distance_voxels: int = 3) -> np.ndar
 
 def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
     """Every metric of one label volume, as (row, nodes, throats); used for the value and
-    for each posterior sample. ``instances``: active particle ids (or None)."""
+    for each posterior sample. ``instances``: active particle ids (or None).
+    """
     from . import network, random_walk
 
     masks = phase_masks(labels)
@@ -271,56 +299,75 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
             logger.warning(f"the pore phase does not percolate along {name}: tortuosity factor = inf")
     for axis, name in enumerate(AXES):
         if masks["active"].any() or masks["binder"].any():
-            c = electronic_conductivity(labels, voxel_size_um, axis, p["active_conductivity_S_m"],
-                                        p["binder_conductivity_S_m"], p["contact_resistance_ohm_m2"], instances,
-                                        rtol=p["rtol"])
+            c = electronic_conductivity(
+                labels,
+                voxel_size_um,
+                axis,
+                p["active_conductivity_S_m"],
+                p["binder_conductivity_S_m"],
+                p["contact_resistance_ohm_m2"],
+                instances,
+                rtol=p["rtol"],
+            )
             out[f"conductivity_{name}_S_m"] = c["conductivity_S_m"]
         else:
             out[f"conductivity_{name}_S_m"] = 0.0
     out["bruggeman_exponent_through_plane"] = bruggeman_exponent(out["tortuosity_factor_z"], out["porosity"])
     in_plane = [bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")]
     out["bruggeman_exponent_in_plane"] = float(np.mean(in_plane)) if np.all(np.isfinite(in_plane)) else float("nan")
-    rw = random_walk.random_walk_tortuosity(masks["pore"], voxel_size_um, n_walkers=p["random_walk_walkers"],
-                                            n_steps=p["random_walk_steps"], seed=p["seed"])
+    rw = random_walk.random_walk_tortuosity(
+        masks["pore"], voxel_size_um, n_walkers=p["random_walk_walkers"], n_steps=p["random_walk_steps"], seed=p["seed"]
+    )
     tau_rw = np.broadcast_to(np.asarray(rw["tortuosity_factor"], dtype=float), (3,))
     for i, name in enumerate(AXES):
         out[f"random_walk_tortuosity_factor_{name}"] = float(tau_rw[i])
     nodes, throats = network.extract_network(masks["pore"], voxel_size_um)
     net = network.network_effective_diffusivity(nodes, throats, axis=0, porosity=out["porosity"])
-    out.update({"network_n_pores": int(len(nodes)), "network_n_throats": int(len(throats)),
-                "network_deff_over_dbulk_z": float(net["deff_over_dbulk"]),
-                "network_tortuosity_factor_z": float(net["tortuosity_factor"]),
-                "network_to_voxel_deff_ratio_z": float(net["deff_over_dbulk"] / out["deff_over_dbulk_z"])
-                if out["deff_over_dbulk_z"] > 0 else float("nan")})
+    out.update(
+        {
+            "network_n_pores": int(len(nodes)),
+            "network_n_throats": int(len(throats)),
+            "network_deff_over_dbulk_z": float(net["deff_over_dbulk"]),
+            "network_tortuosity_factor_z": float(net["tortuosity_factor"]),
+            "network_to_voxel_deff_ratio_z": float(net["deff_over_dbulk"] / out["deff_over_dbulk_z"])
+            if out["deff_over_dbulk_z"] > 0
+            else float("nan"),
+        }
+    )
     return out, nodes, throats
 
 
 def particle_instances(labels: np.ndarray, voxel_size_um, p: dict):
     """Active particle ids of the hard labels for the contact resistance (None when there
-    is no contact resistance or no active phase)."""
+    is no contact resistance or no active phase).
+    """
     from . import particles
 
     if p["contact_resistance_ohm_m2"] > 0 and (labels == LABEL_SOLID).any():
-        return particles.split_particles(labels, voxel_size_um, solid_labels=(LABEL_SOLID,),
-                                         min_radius_um=p["particle_min_radius_um"])
+        return particles.split_particles(
+            labels, voxel_size_um, solid_labels=(LABEL_SOLID,), min_radius_um=p["particle_min_radius_um"]
+        )
     return None
 
 
 def write_contact_partition(path, instances, grown_instances) -> None:
     """Store the particle partition of :func:`particle_instances` and its
-    :func:`expand_instances` growth (HDF5; an empty file says "no contact resistance")."""
+    :func:`expand_instances` growth (HDF5; an empty file says "no contact resistance").
+    """
     from . import io
 
     if instances is None:
         io.write_volume(path, {}, {"contact_partition": "none"})
     else:
-        io.write_volume(path, {"instances": instances, "grown_instances": grown_instances},
-                        {"contact_partition": "particles"})
+        io.write_volume(
+            path, {"instances": instances, "grown_instances": grown_instances}, {"contact_partition": "particles"}
+        )
 
 
 def read_contact_partition(path, shape) -> tuple:
     """``(instances, grown_instances)`` written by :func:`write_contact_partition`, or
-    ``(None, None)``; the arrays must have the transport box's ``shape``."""
+    ``(None, None)``; the arrays must have the transport box's ``shape``.
+    """
     from . import io
 
     if io.read_attrs(path).get("contact_partition") == "none":
@@ -328,15 +375,19 @@ def read_contact_partition(path, shape) -> tuple:
     instances, _ = io.read_volume(path, "instances")
     grown, _ = io.read_volume(path, "grown_instances")
     if instances.shape != tuple(shape) or grown.shape != tuple(shape):
-        raise io.InputDataError(f"{path}: particle partition of shape {instances.shape}, the labels box is {tuple(shape)}")
+        raise io.InputDataError(
+            f"{path}: particle partition of shape {instances.shape}, the labels box is {tuple(shape)}"
+        )
     return instances, grown
 
 
 def check_has_pores(labels: np.ndarray) -> None:
     """Raise ValueError naming the label counts if ``labels`` holds no pore voxel."""
     if not phase_masks(labels)["pore"].any():
-        raise ValueError("no pore phase in the volume: transport metrics need pores "
-                         f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})")
+        raise ValueError(
+            "no pore phase in the volume: transport metrics need pores "
+            f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})"
+        )
 
 
 def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, instances=None, logger=None):
@@ -357,8 +408,16 @@ def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, instances=None, lo
     return _metrics(labels, voxel_size_um, p, instances, logger=logger)
 
 
-def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, index: int, voxel_size_um,
-                   p: dict, grown_instances=None, logger=None) -> dict:
+def sample_metrics(
+    labels: np.ndarray,
+    posteriors: np.ndarray,
+    class_codes,
+    index: int,
+    voxel_size_um,
+    p: dict,
+    grown_instances=None,
+    logger=None,
+) -> dict:
     """Every metric of :func:`value_metrics` on posterior sample ``index``, as a row dict.
 
     The sample is :func:`sample_label_volume` with ``p["seed"]``,
@@ -373,9 +432,14 @@ def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, inde
     if grown_instances is None:
         instances = particle_instances(labels, voxel_size_um, p)
         grown_instances = None if instances is None else expand_instances(instances)
-    sample = sample_label_volume(posteriors, class_codes, index, p["seed"],
-                                 correlation_voxels=p.get("uncertainty_correlation_voxels", 2.0),
-                                 global_weight=p.get("uncertainty_global_weight", 0.8))
+    sample = sample_label_volume(
+        posteriors,
+        class_codes,
+        index,
+        p["seed"],
+        correlation_voxels=p.get("uncertainty_correlation_voxels", 2.0),
+        global_weight=p.get("uncertainty_global_weight", 0.8),
+    )
     inst = None if grown_instances is None else np.where(sample == LABEL_SOLID, grown_instances, 0)
     # Solves on the samples stop at uncertainty_rtol: at 1e-4 tau moves by <= 0.03 % (256^3
     # benchmark electrode: 2.72078 vs 2.72020 at 1e-6, 6 instead of 15 iterations), two
@@ -383,15 +447,17 @@ def sample_metrics(labels: np.ndarray, posteriors: np.ndarray, class_codes, inde
     p_sample = dict(p, rtol=max(p["rtol"], p.get("uncertainty_rtol", p["rtol"])))
     row = _metrics(sample, voxel_size_um, p_sample, inst)[0]
     if logger is not None:
-        logger.info(f"uncertainty sample {index}: porosity {row['porosity']:.4f}, "
-                    f"tau_z {row['tortuosity_factor_z']:.4g}")
+        logger.info(
+            f"uncertainty sample {index}: porosity {row['porosity']:.4f}, tau_z {row['tortuosity_factor_z']:.4g}"
+        )
     return row
 
 
 def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> dict:
     """``row`` with ``<metric>_ci_low`` / ``<metric>_ci_high`` for every metric, from the
     same metrics on posterior samples (:func:`interval`, clipped to the metric's range),
-    and ``uncertainty_samples``. A metric missing from a sample row is an error."""
+    and ``uncertainty_samples``. A metric missing from a sample row is an error.
+    """
     out = dict(row)
     metric_keys = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
     for i, s in enumerate(sample_rows):
@@ -405,18 +471,20 @@ def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> d
     return out
 
 
-def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=None, class_codes=None,
-                      logger=None):
+def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=None, class_codes=None, logger=None):
     """:func:`value_metrics`, and with ``posteriors`` and ``p["uncertainty_samples"] = N > 0``
     the N samples of :func:`sample_metrics` and the intervals of :func:`with_intervals`, in
-    one process (the workflow runs the samples as separate jobs)."""
+    one process (the workflow runs the samples as separate jobs).
+    """
     check_has_pores(labels)
     instances = particle_instances(labels, voxel_size_um, p)
     row, nodes, throats = _metrics(labels, voxel_size_um, p, instances, logger=logger)
     n_samples = int(p.get("uncertainty_samples", 0))
     if posteriors is not None and n_samples > 0:
         grown = None if instances is None else expand_instances(instances)
-        rows = [sample_metrics(labels, posteriors, class_codes, i, voxel_size_um, p, grown, logger)
-                for i in range(n_samples)]
+        rows = [
+            sample_metrics(labels, posteriors, class_codes, i, voxel_size_um, p, grown, logger)
+            for i in range(n_samples)
+        ]
         row = with_intervals(row, rows)
     return row, nodes, throats

@@ -37,18 +37,19 @@ def overlapping_spheres(n: int, porosity: float = 0.4, radius_voxels: float = 8.
     pad = int(np.ceil(radius_voxels))
     m = n + 2 * pad
     rng = np.random.default_rng(seed)
-    count = rng.poisson(-np.log(porosity) * m ** 3 / (4.0 / 3.0 * np.pi * radius_voxels ** 3))
+    count = rng.poisson(-np.log(porosity) * m**3 / (4.0 / 3.0 * np.pi * radius_voxels**3))
     centres = rng.integers(0, m, size=(count, 3))
     not_centre = np.ones((m, m, m), bool)
     not_centre[centres[:, 0], centres[:, 1], centres[:, 2]] = False
     dist = edt.edt(not_centre, parallel=1)
-    return np.ascontiguousarray(dist[pad:pad + n, pad:pad + n, pad:pad + n] > radius_voxels)
+    return np.ascontiguousarray(dist[pad : pad + n, pad : pad + n, pad : pad + n] > radius_voxels)
 
 
 def thresholded_noise(shape, porosity: float, sigma_voxels: float, seed: int = 0) -> np.ndarray:
     """Pore space of thresholded smoothed Gaussian noise: a connected random porous
     structure with pore fraction ``porosity`` (exact up to ties) and feature size set by
-    ``sigma_voxels``. Returns a bool array of ``shape``, True in the pore space."""
+    ``sigma_voxels``. Returns a bool array of ``shape``, True in the pore space.
+    """
     from scipy import ndimage as ndi
 
     if not 0.0 < porosity < 1.0:
@@ -59,7 +60,8 @@ def thresholded_noise(shape, porosity: float, sigma_voxels: float, seed: int = 0
 
 def straight_channels(shape, axis: int, fraction: float, seed: int = 0) -> np.ndarray:
     """Straight pore channels along ``axis``: a random 2-D pattern (each pixel pore with
-    probability ``fraction``) extruded along the axis. Bool array of ``shape``."""
+    probability ``fraction``) extruded along the axis. Bool array of ``shape``.
+    """
     rng = np.random.default_rng(seed)
     other = [n for d, n in enumerate(shape) if d != axis]
     pattern = rng.random(other) < fraction

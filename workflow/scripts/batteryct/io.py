@@ -78,9 +78,7 @@ def check_projection_set(data: ProjectionSet) -> None:
                 f"projections {shape}: mismatched shapes"
             )
     if data.theta_rad.ndim != 1 or data.theta_rad.size != data.projections.shape[0]:
-        raise InputDataError(
-            f"{src}: {data.theta_rad.size} angles for {data.projections.shape[0]} projections"
-        )
+        raise InputDataError(f"{src}: {data.theta_rad.size} angles for {data.projections.shape[0]} projections")
     if not np.all(np.isfinite(data.theta_rad)):
         raise InputDataError(f"{src}: angles contain NaN or infinity")
     for name in ("projections", "flats", "darks"):
@@ -120,7 +118,9 @@ def read_dataexchange(path: str | os.PathLike) -> ProjectionSet:
     with f:
         missing = [k for k in ("data", "data_white", "data_dark", "theta") if f"/exchange/{k}" not in f]
         if missing:
-            raise InputDataError(f"{path}: DataExchange datasets missing: " + ", ".join(f"/exchange/{k}" for k in missing))
+            raise InputDataError(
+                f"{path}: DataExchange datasets missing: " + ", ".join(f"/exchange/{k}" for k in missing)
+            )
         data = ProjectionSet(
             projections=np.asarray(f["/exchange/data"][...], dtype=np.float32),
             flats=np.asarray(f["/exchange/data_white"][...], dtype=np.float32),
@@ -208,7 +208,14 @@ def write_dataexchange(
     with atomic_h5(path) as f:
         ex = f.create_group("exchange")
         for name, arr in (("data", projections), ("data_white", flats), ("data_dark", darks)):
-            ex.create_dataset(name, data=arr, chunks=(1,) + tuple(arr.shape[1:]), compression="gzip", compression_opts=4, track_times=False)
+            ex.create_dataset(
+                name,
+                data=arr,
+                chunks=(1,) + tuple(arr.shape[1:]),
+                compression="gzip",
+                compression_opts=4,
+                track_times=False,
+            )
         ex.create_dataset("theta", data=np.asarray(theta_deg, dtype=np.float64), track_times=False)
         ex["theta"].attrs["units"] = "degrees"
         det = f.create_group("measurement/instrument/detector")
@@ -374,8 +381,13 @@ def voxel_size_um(attrs: dict):
 
 def voxel_size_columns(voxel_size) -> dict:
     """Table columns of a voxel size: ``voxel_size_{z,y,x}_um`` and ``voxel_size_um`` (the
-    edge of cubic voxels; NaN for non-cubic ones)."""
+    edge of cubic voxels; NaN for non-cubic ones).
+    """
     v = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,))
     cubic = bool(np.all(v == v[0]))
-    return {"voxel_size_um": float(v[0]) if cubic else float("nan"),
-            "voxel_size_z_um": float(v[0]), "voxel_size_y_um": float(v[1]), "voxel_size_x_um": float(v[2])}
+    return {
+        "voxel_size_um": float(v[0]) if cubic else float("nan"),
+        "voxel_size_z_um": float(v[0]),
+        "voxel_size_y_um": float(v[1]),
+        "voxel_size_x_um": float(v[2]),
+    }

@@ -108,7 +108,8 @@ def _take_block(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray, fill: str) -> n
     """``arr[lo:hi]`` (3-D, bounds may lie outside the array), filled outside the array
     with False (``fill="zero"``) or with the mirror image about the array faces
     (``fill="mirror"``, like ``np.pad`` mode "symmetric"; the nearest voxel where the
-    array is thinner than the halo)."""
+    array is thinner than the halo).
+    """
     if fill == "mirror":
         idx = []
         for ax in range(3):
@@ -175,7 +176,8 @@ def _mirror_sources(region: np.ndarray, sp: np.ndarray) -> tuple[tuple, tuple]:
 def triangle_area_centroid(verts, faces, t, sp):  # pragma: no cover - numba
     """Area (um^2) of triangle ``t`` of a marching-cubes mesh (vertices in um) and its
     centroid in voxel units (z, y, x); a numba helper of the area kernels here and in
-    :mod:`batteryct.particles`."""
+    :mod:`batteryct.particles`.
+    """
     i0, i1, i2 = faces[t, 0], faces[t, 1], faces[t, 2]
     uz = verts[i1, 0] - verts[i0, 0]
     uy = verts[i1, 1] - verts[i0, 1]
@@ -198,7 +200,8 @@ def _triangle_areas_centroids(verts, faces, sp, origin):  # pragma: no cover - n
     """Area (um^2), centroid (voxel units, block frame) and owning voxel (array frame:
     ``floor(centroid + origin + 1/2)``) of every triangle, in one pass: the (n, 3, 3)
     temporaries of ``verts[faces]``, ``np.cross`` and ``norm`` took half of the time of an
-    interface area on a 256^3 electrode (marching cubes itself a third)."""
+    interface area on a 256^3 electrode (marching cubes itself a third).
+    """
     n = faces.shape[0]
     area = np.empty(n)
     cen = np.empty((n, 3))
@@ -214,14 +217,23 @@ def _triangle_areas_centroids(verts, faces, sp, origin):  # pragma: no cover - n
 def active_band(m, band):
     """``band`` = corners of the cubes whose 8 corners are not all equal in ``m``: the
     only cubes where marching cubes on the clamped field can place triangles (numba; a
-    helper of :func:`_mesh_area` and of :mod:`batteryct.particles`)."""
+    helper of :func:`_mesh_area` and of :mod:`batteryct.particles`).
+    """
     nz, ny, nx = m.shape
     band[:] = False
     for z in range(nz - 1):
         for y in range(ny - 1):
             for x in range(nx - 1):
-                s = (np.int32(m[z, y, x]) + m[z, y, x + 1] + m[z, y + 1, x] + m[z, y + 1, x + 1]
-                     + m[z + 1, y, x] + m[z + 1, y, x + 1] + m[z + 1, y + 1, x] + m[z + 1, y + 1, x + 1])
+                s = (
+                    np.int32(m[z, y, x])
+                    + m[z, y, x + 1]
+                    + m[z, y + 1, x]
+                    + m[z, y + 1, x + 1]
+                    + m[z + 1, y, x]
+                    + m[z + 1, y, x + 1]
+                    + m[z + 1, y + 1, x]
+                    + m[z + 1, y + 1, x + 1]
+                )
                 if s != 0 and s != 8:
                     for dz in range(2):
                         for dy in range(2):
@@ -232,7 +244,8 @@ def active_band(m, band):
 @numba.njit(cache=True)
 def _pair(i, n):  # pragma: no cover - numba
     """Indices of the np.gradient difference at ``i`` of an axis of length ``n``: the
-    two neighbours inside, the point itself and its one neighbour at the ends."""
+    two neighbours inside, the point itself and its one neighbour at the ends.
+    """
     return (i - 1 if i > 0 else 0), (i + 1 if i < n - 1 else n - 1)
 
 
@@ -243,7 +256,8 @@ def kappa_field(f, sp, band, nbuf, kbuf):
     differences of ``np.gradient`` applied twice (central inside, one-sided at the array
     edges) in float32 like numpy on a float32 field; ``nbuf`` (3, ...) is work space
     for the unit gradient, computed at the band voxels and their 6 neighbours. Only the
-    band is computed: 3-4x faster than the whole-array numpy version on a 256^3 electrode."""
+    band is computed: 3-4x faster than the whole-array numpy version on a 256^3 electrode.
+    """
     nz, ny, nx = f.shape
     for z in range(nz):
         za, zb = _pair(z, nz)
@@ -253,8 +267,15 @@ def kappa_field(f, sp, band, nbuf, kbuf):
             hy = sp[1] * (yb - ya)
             for x in range(nx):
                 xa, xb = _pair(x, nx)
-                if not (band[z, y, x] or band[za, y, x] or band[zb, y, x] or band[z, ya, x]
-                        or band[z, yb, x] or band[z, y, xa] or band[z, y, xb]):
+                if not (
+                    band[z, y, x]
+                    or band[za, y, x]
+                    or band[zb, y, x]
+                    or band[z, ya, x]
+                    or band[z, yb, x]
+                    or band[z, y, xa]
+                    or band[z, y, xb]
+                ):
                     continue
                 hx = sp[2] * (xb - xa)
                 # float32 like numpy on the float32 field (gradients rounded to float32)
@@ -331,7 +352,9 @@ def _mesh_area(
                 lo, hi = c0 - halo, c1 + halo
                 if ext:
                     r = _take_block(extend_from, lo, hi, "mirror")
-                    core = r[halo[0] : r.shape[0] - halo[0], halo[1] : r.shape[1] - halo[1], halo[2] : r.shape[2] - halo[2]]
+                    core = r[
+                        halo[0] : r.shape[0] - halo[0], halo[1] : r.shape[1] - halo[1], halo[2] : r.shape[2] - halo[2]
+                    ]
                     if not core.any():
                         continue
                     if r.all():  # block far from the ROI boundary: no extension needed
@@ -339,7 +362,11 @@ def _mesh_area(
                     else:
                         sub = _mirror_into(_take_block(mask, lo, hi, fill), r, sp)
                         cut = halo - h
-                        sub = sub[cut[0] : sub.shape[0] - cut[0], cut[1] : sub.shape[1] - cut[1], cut[2] : sub.shape[2] - cut[2]]
+                        sub = sub[
+                            cut[0] : sub.shape[0] - cut[0],
+                            cut[1] : sub.shape[1] - cut[1],
+                            cut[2] : sub.shape[2] - cut[2],
+                        ]
                     origin = c0 - h
                 else:
                     sub = _take_block(mask, lo, hi, fill)
@@ -359,12 +386,14 @@ def _mesh_area(
                 # (zero-area) triangles add nothing and keeping them spares skimage's clean-up
                 band = np.empty(sub.shape, bool)
                 active_band(sub, band)
-                verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band,
-                                                    allow_degenerate=True)
+                verts, faces, _, _ = marching_cubes(
+                    fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band, allow_degenerate=True
+                )
                 if faces.size == 0:
                     continue
-                area, cen_local, vox = _triangle_areas_centroids(verts, faces, np.asarray(sp, dtype=np.float64),
-                                                                 np.asarray(origin, dtype=np.float64))
+                area, cen_local, vox = _triangle_areas_centroids(
+                    verts, faces, np.asarray(sp, dtype=np.float64), np.asarray(origin, dtype=np.float64)
+                )
                 keep = np.ones(len(area), dtype=bool)
                 for ax in range(3):
                     if closed and c0[ax] == 0:

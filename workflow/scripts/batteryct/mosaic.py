@@ -164,8 +164,9 @@ def grid_indices(n_rows: int, n_cols: int) -> np.ndarray:
     return np.stack([r, c], axis=1).astype(np.int32)
 
 
-def nominal_positions_um(n_rows: int, n_cols: int, tile_px: int, pixel_size_um: float,
-                         overlap_fraction: float) -> np.ndarray:
+def nominal_positions_um(
+    n_rows: int, n_cols: int, tile_px: int, pixel_size_um: float, overlap_fraction: float
+) -> np.ndarray:
     """Stage positions (y, x) in um of a row-major grid with the given overlap.
 
     The step between neighbours is ``tile_px * (1 - overlap_fraction) * pixel_size_um``;
@@ -175,17 +176,19 @@ def nominal_positions_um(n_rows: int, n_cols: int, tile_px: int, pixel_size_um: 
     return grid_indices(n_rows, n_cols).astype(np.float64) * step_um
 
 
-def truncated_lognormal_moments(median_um: float, sigma_ln: float, d_min_um: float,
-                                d_max_um: float, n: int = 20001) -> tuple[float, float]:
+def truncated_lognormal_moments(
+    median_um: float, sigma_ln: float, d_min_um: float, d_max_um: float, n: int = 20001
+) -> tuple[float, float]:
     """Mean and mean square (um, um^2) of a lognormal diameter truncated to [d_min, d_max]."""
     d = np.linspace(d_min_um, d_max_um, n)
-    pdf = np.exp(-np.log(d / median_um) ** 2 / (2.0 * sigma_ln**2)) / d
+    pdf = np.exp(-(np.log(d / median_um) ** 2) / (2.0 * sigma_ln**2)) / d
     pdf /= np.trapezoid(pdf, d)
     return float(np.trapezoid(pdf * d, d)), float(np.trapezoid(pdf * d * d, d))
 
 
-def lognormal_diameters_um(rng: np.random.Generator, n: int, median_um: float, sigma_ln: float,
-                           d_min_um: float, d_max_um: float) -> np.ndarray:
+def lognormal_diameters_um(
+    rng: np.random.Generator, n: int, median_um: float, sigma_ln: float, d_min_um: float, d_max_um: float
+) -> np.ndarray:
     """``n`` diameters (um) from a lognormal with median ``median_um`` truncated to the range."""
     out = np.empty(0)
     while out.size < n:
@@ -194,8 +197,14 @@ def lognormal_diameters_um(rng: np.random.Generator, n: int, median_um: float, s
     return out[:n]
 
 
-def place_discs(rng: np.random.Generator, diameters_um: np.ndarray, extent_um: tuple[float, float, float, float],
-                min_gap_um: float = 0.0, batch: int = 64, n_batches: int = 20) -> np.ndarray:
+def place_discs(
+    rng: np.random.Generator,
+    diameters_um: np.ndarray,
+    extent_um: tuple[float, float, float, float],
+    min_gap_um: float = 0.0,
+    batch: int = 64,
+    n_batches: int = 20,
+) -> np.ndarray:
     """Random sequential placement of non-overlapping discs, largest first.
 
     Parameters
@@ -251,8 +260,14 @@ def smooth_gain_drift(rng: np.random.Generator, n_tiles: int, gain_drift: float)
     return 1.0 + gain_drift * s
 
 
-def render_tile_transmission(position_px: np.ndarray, shape: tuple[int, int], discs_px: np.ndarray,
-                             mu_per_um: float, pixel_size_um: float, supersample: int = 4) -> np.ndarray:
+def render_tile_transmission(
+    position_px: np.ndarray,
+    shape: tuple[int, int],
+    discs_px: np.ndarray,
+    mu_per_um: float,
+    pixel_size_um: float,
+    supersample: int = 4,
+) -> np.ndarray:
     """Transmission of a tile over a monolayer of spheres, averaged over sub-pixels.
 
     Each detector pixel is split into ``supersample x supersample`` sub-pixels; at each
@@ -374,11 +389,24 @@ def simulate_mosaic(
     -------
     SimulatedMosaic
     """
-    params = dict(seed=seed, n_rows=n_rows, n_cols=n_cols, tile_px=tile_px, pixel_size_um=pixel_size_um,
-                  overlap_fraction=overlap_fraction, stage_error_px=stage_error_px, gain_drift=gain_drift,
-                  flat_counts=flat_counts, particles_per_tile=particles_per_tile,
-                  median_diameter_um=median_diameter_um, sigma_ln=sigma_ln, mu_per_um=mu_per_um,
-                  d_min_um=d_min_um, d_max_um=d_max_um, supersample=supersample)
+    params = dict(
+        seed=seed,
+        n_rows=n_rows,
+        n_cols=n_cols,
+        tile_px=tile_px,
+        pixel_size_um=pixel_size_um,
+        overlap_fraction=overlap_fraction,
+        stage_error_px=stage_error_px,
+        gain_drift=gain_drift,
+        flat_counts=flat_counts,
+        particles_per_tile=particles_per_tile,
+        median_diameter_um=median_diameter_um,
+        sigma_ln=sigma_ln,
+        mu_per_um=mu_per_um,
+        d_min_um=d_min_um,
+        d_max_um=d_max_um,
+        supersample=supersample,
+    )
     rng = np.random.default_rng(seed)
     n_tiles = n_rows * n_cols
     stage_um = nominal_positions_um(n_rows, n_cols, tile_px, pixel_size_um, overlap_fraction)
@@ -409,17 +437,36 @@ def simulate_mosaic(
         counts = rng.poisson(flat_counts * gains[k] * trans)
         tiles[k] = np.minimum(counts, np.iinfo(np.uint16).max).astype(np.uint16)
 
-    particles = pd.DataFrame({
-        "y_um": discs_um[:, 0], "x_um": discs_um[:, 1], "diameter_um": discs_um[:, 2],
-        "y_px": discs_px[:, 0], "x_px": discs_px[:, 1],
-    })
-    return SimulatedMosaic(tiles=tiles, stage_position_um=stage_um, true_position_px=true_px, true_gain=gains,
-                           particles=particles, pixel_size_um=float(pixel_size_um), n_rows=n_rows, n_cols=n_cols,
-                           grid=grid_indices(n_rows, n_cols), params=params)
+    particles = pd.DataFrame(
+        {
+            "y_um": discs_um[:, 0],
+            "x_um": discs_um[:, 1],
+            "diameter_um": discs_um[:, 2],
+            "y_px": discs_px[:, 0],
+            "x_px": discs_px[:, 1],
+        }
+    )
+    return SimulatedMosaic(
+        tiles=tiles,
+        stage_position_um=stage_um,
+        true_position_px=true_px,
+        true_gain=gains,
+        particles=particles,
+        pixel_size_um=float(pixel_size_um),
+        n_rows=n_rows,
+        n_cols=n_cols,
+        grid=grid_indices(n_rows, n_cols),
+        params=params,
+    )
 
 
-def particles_inside(particles: pd.DataFrame, positions_px: np.ndarray, tile_shape: tuple[int, int],
-                     pixel_size_um: float, n_perimeter: int = 64) -> np.ndarray:
+def particles_inside(
+    particles: pd.DataFrame,
+    positions_px: np.ndarray,
+    tile_shape: tuple[int, int],
+    pixel_size_um: float,
+    n_perimeter: int = 64,
+) -> np.ndarray:
     """Mask of the particles whose projected disc lies wholly inside the mosaic footprint.
 
     The footprint is the union of the tile pixel footprints
@@ -496,9 +543,7 @@ def check_mosaic(data: MosaicData) -> None:
     if not (data.pixel_size_um is not None and np.isfinite(data.pixel_size_um) and data.pixel_size_um > 0):
         raise io.InputDataError(f"{src}: pixel size {data.pixel_size_um} um is not a positive number")
     if n != data.n_rows * data.n_cols:
-        raise io.InputDataError(
-            f"{src}: {n} tiles for a {data.n_rows} x {data.n_cols} grid: missing tile(s)"
-        )
+        raise io.InputDataError(f"{src}: {n} tiles for a {data.n_rows} x {data.n_cols} grid: missing tile(s)")
     grid = data.grid
     if grid.shape != (n, 2):
         raise io.InputDataError(f"{src}: tile grid must be (n, 2) (row, col), got shape {grid.shape}")
@@ -506,8 +551,10 @@ def check_mosaic(data: MosaicData) -> None:
     expected = {(r, c) for r in range(data.n_rows) for c in range(data.n_cols)}
     if cells != expected:
         missing = sorted(expected - cells)
-        raise io.InputDataError(f"{src}: grid cells without a tile (row, col): {missing[:10]}"
-                                + (" (duplicated or out-of-grid entries)" if not missing else ""))
+        raise io.InputDataError(
+            f"{src}: grid cells without a tile (row, col): {missing[:10]}"
+            + (" (duplicated or out-of-grid entries)" if not missing else "")
+        )
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -522,9 +569,16 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_mosaic_h5(path: str | os.PathLike, tiles: np.ndarray, stage_position_um: np.ndarray, pixel_size_um: float,
-                    n_rows: int, n_cols: int, grid: np.ndarray | None = None,
-                    truth: SimulatedMosaic | None = None) -> None:
+def write_mosaic_h5(
+    path: str | os.PathLike,
+    tiles: np.ndarray,
+    stage_position_um: np.ndarray,
+    pixel_size_um: float,
+    n_rows: int,
+    n_cols: int,
+    grid: np.ndarray | None = None,
+    truth: SimulatedMosaic | None = None,
+) -> None:
     """Write a mosaic in the HDF5 layout of this module (deterministic bytes).
 
     Parameters
@@ -544,8 +598,15 @@ def write_mosaic_h5(path: str | os.PathLike, tiles: np.ndarray, stage_position_u
     tiles = np.ascontiguousarray(tiles)
     grid = grid_indices(n_rows, n_cols) if grid is None else np.asarray(grid, dtype=np.int32)
     with io.atomic_h5(path) as f:
-        f.create_dataset("tiles", data=tiles, chunks=(1,) + tiles.shape[1:], compression="gzip",
-                         compression_opts=4, shuffle=True, track_times=False)
+        f.create_dataset(
+            "tiles",
+            data=tiles,
+            chunks=(1,) + tiles.shape[1:],
+            compression="gzip",
+            compression_opts=4,
+            shuffle=True,
+            track_times=False,
+        )
         f.create_dataset("stage_position_um", data=np.asarray(stage_position_um, dtype=np.float64), track_times=False)
         f["stage_position_um"].attrs["units"] = "um"
         f["stage_position_um"].attrs["columns"] = "y, x"
@@ -584,10 +645,20 @@ def read_mosaic_h5(path: str | os.PathLike) -> MosaicData:
         tiles = f["tiles"][...]
         pos = np.asarray(f["stage_position_um"][...], dtype=np.float64)
         n_rows, n_cols = int(f.attrs["n_rows"]), int(f.attrs["n_cols"])
-        grid = (np.asarray(f["tile_grid"][...], dtype=np.int32) if "tile_grid" in f
-                else grid_indices(n_rows, n_cols)[: tiles.shape[0] if tiles.ndim else 0])
-        data = MosaicData(tiles=tiles, stage_position_um=pos, pixel_size_um=float(f.attrs["pixel_size_um"]),
-                          n_rows=n_rows, n_cols=n_cols, grid=grid, source=path)
+        grid = (
+            np.asarray(f["tile_grid"][...], dtype=np.int32)
+            if "tile_grid" in f
+            else grid_indices(n_rows, n_cols)[: tiles.shape[0] if tiles.ndim else 0]
+        )
+        data = MosaicData(
+            tiles=tiles,
+            stage_position_um=pos,
+            pixel_size_um=float(f.attrs["pixel_size_um"]),
+            n_rows=n_rows,
+            n_cols=n_cols,
+            grid=grid,
+            source=path,
+        )
     check_mosaic(data)
     return data
 
@@ -613,8 +684,15 @@ def tile_filename(index: int) -> str:
     return f"tile_{index:03d}.tif"
 
 
-def write_mosaic_tiffs(folder: str | os.PathLike, tiles: np.ndarray, stage_position_um: np.ndarray,
-                       pixel_size_um: float | None, n_rows: int, n_cols: int, grid: np.ndarray | None = None) -> None:
+def write_mosaic_tiffs(
+    folder: str | os.PathLike,
+    tiles: np.ndarray,
+    stage_position_um: np.ndarray,
+    pixel_size_um: float | None,
+    n_rows: int,
+    n_cols: int,
+    grid: np.ndarray | None = None,
+) -> None:
     """Write the TIFF-folder form: ``tile_000.tif ...``, ``positions.csv``, ``pixel_size_um.txt``.
 
     Positions are written with 17 significant digits (exact float64 round trip).
@@ -712,9 +790,15 @@ def read_mosaic_tiffs(folder: str | os.PathLike, pixel_size_um: float | None = N
         except ValueError as exc:
             raise io.InputDataError(f"{px_file}: not a number ({exc})") from exc
     grid = table[["row", "col"]].to_numpy(np.int32)
-    data = MosaicData(tiles=np.stack(frames), stage_position_um=table[["y_um", "x_um"]].to_numpy(np.float64),
-                      pixel_size_um=float(pixel_size_um), n_rows=int(grid[:, 0].max()) + 1,
-                      n_cols=int(grid[:, 1].max()) + 1, grid=grid, source=str(folder))
+    data = MosaicData(
+        tiles=np.stack(frames),
+        stage_position_um=table[["y_um", "x_um"]].to_numpy(np.float64),
+        pixel_size_um=float(pixel_size_um),
+        n_rows=int(grid[:, 0].max()) + 1,
+        n_cols=int(grid[:, 1].max()) + 1,
+        grid=grid,
+        source=str(folder),
+    )
     check_mosaic(data)
     return data
 
@@ -776,8 +860,9 @@ def _integral(img: np.ndarray) -> np.ndarray:
     return out
 
 
-def ncc_surface(a: np.ndarray, b: np.ndarray, dy: np.ndarray, dx: np.ndarray,
-                min_overlap_px: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def ncc_surface(
+    a: np.ndarray, b: np.ndarray, dy: np.ndarray, dx: np.ndarray, min_overlap_px: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """NCC of the overlap of ``a`` and ``b`` for every integer offset in ``dy x dx``.
 
     For each offset ``(dy, dx)`` (``b[i, j] ~ a[i + dy, j + dx]``) the NCC is computed
@@ -855,8 +940,16 @@ def _parabolic_peak(surface: np.ndarray, iy: int, ix: int) -> tuple[float, float
     return out[0], out[1]
 
 
-def refine_offset_lk(a: np.ndarray, b: np.ndarray, offset_px, smooth_px: float = 0.7, margin_px: int = 1,
-                     max_step_px: float = 0.75, n_iter: int = 10, tol_px: float = 1e-3) -> np.ndarray:
+def refine_offset_lk(
+    a: np.ndarray,
+    b: np.ndarray,
+    offset_px,
+    smooth_px: float = 0.7,
+    margin_px: int = 1,
+    max_step_px: float = 0.75,
+    n_iter: int = 10,
+    tol_px: float = 1e-3,
+) -> np.ndarray:
     """Sub-pixel refinement of an offset by Gauss-Newton (inverse-compositional Lucas-Kanade).
 
     Minimises ``sum (a_s[i, j] - alpha * b_s(i - d_y, j - d_x) - beta)^2`` over the pixels
@@ -921,7 +1014,7 @@ def refine_offset_lk(a: np.ndarray, b: np.ndarray, offset_px, smooth_px: float =
         a_s, b_s = ac, bc
         gy, gx = (g[box].ravel() for g in np.gradient(ac))
     coeff = ndi.spline_filter(b_s, order=3, mode="mirror")
-    ii, jj = np.mgrid[lo_y:hi_y + 1, lo_x:hi_x + 1].astype(np.float64)
+    ii, jj = np.mgrid[lo_y : hi_y + 1, lo_x : hi_x + 1].astype(np.float64)
     ii -= by0
     jj -= bx0
     av = a_s[box].ravel()
@@ -941,8 +1034,14 @@ def refine_offset_lk(a: np.ndarray, b: np.ndarray, offset_px, smooth_px: float =
     return d
 
 
-def register_pair(a: np.ndarray, b: np.ndarray, nominal_offset_px, search_px: int = 6,
-                  min_overlap_px: int | None = None, refine: str = "lk") -> PairRegistration:
+def register_pair(
+    a: np.ndarray,
+    b: np.ndarray,
+    nominal_offset_px,
+    search_px: int = 6,
+    min_overlap_px: int | None = None,
+    refine: str = "lk",
+) -> PairRegistration:
     """Offset of tile ``b`` relative to tile ``a`` from their overlap.
 
     1. NCC of the overlap (:func:`ncc_surface`) for every integer offset within
@@ -991,8 +1090,9 @@ def register_pair(a: np.ndarray, b: np.ndarray, nominal_offset_px, search_px: in
     return PairRegistration(offset, float(ncc[iy, ix]), at_edge, int(n[iy, ix]))
 
 
-def find_neighbours(nominal_px: np.ndarray, tile_shape: tuple[int, int],
-                    min_overlap_fraction: float = 0.05) -> np.ndarray:
+def find_neighbours(
+    nominal_px: np.ndarray, tile_shape: tuple[int, int], min_overlap_fraction: float = 0.05
+) -> np.ndarray:
     """Pairs ``(a, b)``, ``a < b``, whose nominal footprints overlap by at least the fraction of a tile.
 
     With 10 % overlap this keeps edge neighbours (10 %) and drops diagonal ones (1 %).
@@ -1077,9 +1177,16 @@ def _lsq_positions(a, b, d, w, n_tiles, anchor, anchor_position, prior_px, prior
     return pos
 
 
-def solve_positions(pairs: pd.DataFrame, n_tiles: int, anchor: int = 0, anchor_position_px=(0.0, 0.0),
-                    prior_px: np.ndarray | None = None, prior_sigma_px: float = 6.0, min_ncc: float = 0.3,
-                    max_residual_px: float = 1.0) -> PositionSolution:
+def solve_positions(
+    pairs: pd.DataFrame,
+    n_tiles: int,
+    anchor: int = 0,
+    anchor_position_px=(0.0, 0.0),
+    prior_px: np.ndarray | None = None,
+    prior_sigma_px: float = 6.0,
+    min_ncc: float = 0.3,
+    max_residual_px: float = 1.0,
+) -> PositionSolution:
     """Global tile positions from pairwise offsets by weighted least squares.
 
     Solves ``p_b - p_a = d_ab`` for all pairs (weight = NCC) with ``p[anchor]`` fixed at
@@ -1129,12 +1236,24 @@ def solve_positions(pairs: pd.DataFrame, n_tiles: int, anchor: int = 0, anchor_p
         return prior is not None or bool(_connected_to(anchor, n_tiles, a[mask], b[mask]).all())
 
     if not determined(used):
-        raise ValueError(f"tiles {np.flatnonzero(~_connected_to(anchor, n_tiles, a[used], b[used])).tolist()} "
-                         f"are linked to the anchor tile {anchor} by no usable pair")
+        raise ValueError(
+            f"tiles {np.flatnonzero(~_connected_to(anchor, n_tiles, a[used], b[used])).tolist()} "
+            f"are linked to the anchor tile {anchor} by no usable pair"
+        )
     while True:
         linked = _connected_to(anchor, n_tiles, a[used], b[used])
-        pos = _lsq_positions(a[used], b[used], d[used], np.clip(ncc[used], 1e-3, None), n_tiles, anchor,
-                             anchor_position, prior, prior_w, ~linked)
+        pos = _lsq_positions(
+            a[used],
+            b[used],
+            d[used],
+            np.clip(ncc[used], 1e-3, None),
+            n_tiles,
+            anchor,
+            anchor_position,
+            prior,
+            prior_w,
+            ~linked,
+        )
         resid = np.linalg.norm(pos[b] - pos[a] - d, axis=1)
         cand = np.where(used, resid, -np.inf)
         worst = int(np.argmax(cand))
@@ -1163,9 +1282,9 @@ def overlap_mean_ratio(a: np.ndarray, b: np.ndarray, offset_px: np.ndarray, marg
     x1 = min(int(math.floor(d[1] + wb - 1 - margin_px)), wa - 1 - margin_px)
     if y1 < y0 or x1 < x0:
         return float("nan")
-    ii, jj = np.mgrid[y0:y1 + 1, x0:x1 + 1].astype(np.float64)
+    ii, jj = np.mgrid[y0 : y1 + 1, x0 : x1 + 1].astype(np.float64)
     bs = ndi.map_coordinates(np.asarray(b, np.float64), [ii - d[0], jj - d[1]], order=1, mode="nearest")
-    return float(bs.mean() / np.asarray(a[y0:y1 + 1, x0:x1 + 1], np.float64).mean())
+    return float(bs.mean() / np.asarray(a[y0 : y1 + 1, x0 : x1 + 1], np.float64).mean())
 
 
 def normalise_gains(tiles: np.ndarray, positions_px: np.ndarray, pairs: pd.DataFrame, anchor: int = 0) -> np.ndarray:
@@ -1193,8 +1312,12 @@ def normalise_gains(tiles: np.ndarray, positions_px: np.ndarray, pairs: pd.DataF
     a = sel["a"].to_numpy(int)
     b = sel["b"].to_numpy(int)
     pos = np.asarray(positions_px, dtype=np.float64)
-    logr = np.array([math.log(r) if (r := overlap_mean_ratio(tiles[i], tiles[j], pos[j] - pos[i])) > 0 else np.nan
-                     for i, j in zip(a, b)])
+    logr = np.array(
+        [
+            math.log(r) if (r := overlap_mean_ratio(tiles[i], tiles[j], pos[j] - pos[i])) > 0 else np.nan
+            for i, j in zip(a, b)
+        ]
+    )
     ok = np.isfinite(logr)
     a, b, logr = a[ok], b[ok], logr[ok]
     linked = _connected_to(anchor, n, a, b) if len(a) else np.arange(n) == anchor
@@ -1227,8 +1350,9 @@ def feather_weights(n: int, frac: float) -> np.ndarray:
     return np.clip(np.minimum(u + 0.5, n - 0.5 - u), 0.0, None)
 
 
-def blend(tiles: np.ndarray, positions_px: np.ndarray, gains: np.ndarray | None = None,
-          order: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def blend(
+    tiles: np.ndarray, positions_px: np.ndarray, gains: np.ndarray | None = None, order: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Blend tiles at sub-pixel positions into one mosaic with linear (feathered) weights.
 
     Each tile (divided by its gain) is resampled onto the integer mosaic grid by
@@ -1268,8 +1392,8 @@ def blend(tiles: np.ndarray, positions_px: np.ndarray, gains: np.ndarray | None 
         shifted = ndi.shift(tp, frac[k], order=order, mode="nearest")[1:, 1:]  # sample k' at tile coord k' - f
         wgt = feather_weights(h, frac[k, 0])[:, None] * feather_weights(w, frac[k, 1])[None, :]
         y0, x0 = offs[k]
-        num[y0:y0 + h + 1, x0:x0 + w + 1] += wgt * shifted
-        den[y0:y0 + h + 1, x0:x0 + w + 1] += wgt
+        num[y0 : y0 + h + 1, x0 : x0 + w + 1] += wgt * shifted
+        den[y0 : y0 + h + 1, x0 : x0 + w + 1] += wgt
     with np.errstate(invalid="ignore", divide="ignore"):
         mosaic = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan).astype(np.float32)
     return mosaic, origin
@@ -1278,8 +1402,13 @@ def blend(tiles: np.ndarray, positions_px: np.ndarray, gains: np.ndarray | None 
 # --------------------------------------------------------------------------------------
 # Stitching
 # --------------------------------------------------------------------------------------
-def register_all(tiles: np.ndarray, nominal_px: np.ndarray, search_px: int = 6,
-                 min_overlap_fraction: float = 0.05, refine: str = "lk") -> pd.DataFrame:
+def register_all(
+    tiles: np.ndarray,
+    nominal_px: np.ndarray,
+    search_px: int = 6,
+    min_overlap_fraction: float = 0.05,
+    refine: str = "lk",
+) -> pd.DataFrame:
     """Register every overlapping pair (:func:`find_neighbours`, :func:`register_pair`).
 
     A pair whose peak is on the edge of the search window is searched again with twice
@@ -1297,15 +1426,37 @@ def register_all(tiles: np.ndarray, nominal_px: np.ndarray, search_px: int = 6,
         reg = register_pair(tiles[a], tiles[b], nom, search_px, refine=refine)
         if reg.at_search_edge:
             reg = register_pair(tiles[a], tiles[b], nom, 2 * search_px, refine=refine)
-        rows.append((int(a), int(b), nom[0], nom[1], reg.offset_px[0], reg.offset_px[1], reg.ncc, reg.overlap_px,
-                     not reg.at_search_edge))
-    return pd.DataFrame(rows, columns=["a", "b", "nominal_dy_px", "nominal_dx_px", "dy_px", "dx_px", "ncc",
-                                       "overlap_px", "usable"])
+        rows.append(
+            (
+                int(a),
+                int(b),
+                nom[0],
+                nom[1],
+                reg.offset_px[0],
+                reg.offset_px[1],
+                reg.ncc,
+                reg.overlap_px,
+                not reg.at_search_edge,
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["a", "b", "nominal_dy_px", "nominal_dx_px", "dy_px", "dx_px", "ncc", "overlap_px", "usable"]
+    )
 
 
-def stitch(tiles: np.ndarray, stage_positions_um: np.ndarray, pixel_size_um: float, n_rows: int, n_cols: int,
-           search_px: int = 6, anchor: int = 0, min_ncc: float = 0.3, max_residual_px: float = 1.0,
-           refine: str = "lk", grid: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
+def stitch(
+    tiles: np.ndarray,
+    stage_positions_um: np.ndarray,
+    pixel_size_um: float,
+    n_rows: int,
+    n_cols: int,
+    search_px: int = 6,
+    anchor: int = 0,
+    min_ncc: float = 0.3,
+    max_residual_px: float = 1.0,
+    refine: str = "lk",
+    grid: np.ndarray | None = None,
+) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """Stitch a mosaic of radiographs (pipeline in the module doc).
 
     Parameters
@@ -1349,22 +1500,36 @@ def stitch(tiles: np.ndarray, stage_positions_um: np.ndarray, pixel_size_um: flo
         raise ValueError(f"{tiles.shape[0]} tiles for a {n_rows} x {n_cols} grid")
     nominal_px = stage / float(pixel_size_um)
     pairs = register_all(tiles, nominal_px, search_px, refine=refine)
-    sol = solve_positions(pairs, tiles.shape[0], anchor=anchor, anchor_position_px=nominal_px[anchor],
-                          prior_px=nominal_px, prior_sigma_px=float(search_px), min_ncc=min_ncc,
-                          max_residual_px=max_residual_px)
+    sol = solve_positions(
+        pairs,
+        tiles.shape[0],
+        anchor=anchor,
+        anchor_position_px=nominal_px[anchor],
+        prior_px=nominal_px,
+        prior_sigma_px=float(search_px),
+        min_ncc=min_ncc,
+        max_residual_px=max_residual_px,
+    )
     pairs["used"] = sol.used
     pairs["residual_px"] = sol.residual_px
     gains = normalise_gains(tiles, sol.positions_px, pairs, anchor=anchor)
     mosaic, origin = blend(tiles, sol.positions_px, gains)
     grid = grid_indices(n_rows, n_cols) if grid is None else np.asarray(grid)
     pos = sol.positions_px
-    table = pd.DataFrame({
-        "tile": np.arange(tiles.shape[0]), "row": grid[:, 0], "col": grid[:, 1],
-        "y_px": pos[:, 0], "x_px": pos[:, 1],
-        "stage_y_px": nominal_px[:, 0], "stage_x_px": nominal_px[:, 1],
-        "y_um": pos[:, 0] * pixel_size_um, "x_um": pos[:, 1] * pixel_size_um,
-        "gain": gains,
-    })
+    table = pd.DataFrame(
+        {
+            "tile": np.arange(tiles.shape[0]),
+            "row": grid[:, 0],
+            "col": grid[:, 1],
+            "y_px": pos[:, 0],
+            "x_px": pos[:, 1],
+            "stage_y_px": nominal_px[:, 0],
+            "stage_x_px": nominal_px[:, 1],
+            "y_um": pos[:, 0] * pixel_size_um,
+            "x_um": pos[:, 1] * pixel_size_um,
+            "gain": gains,
+        }
+    )
     used = sol.used
     info = {
         "origin_px": origin,
@@ -1406,9 +1571,16 @@ def background_level(mosaic: np.ndarray, n_iter: int = 5) -> tuple[float, float]
     return i0, sigma
 
 
-def detect_particles(mosaic: np.ndarray, pixel_size_um: float, threshold: str | float = "noise",
-                     edge_k_sigma: float = 3.0, seed_k_sigma: float = 6.0, smooth_px: float = 0.0,
-                     min_diameter_um: float = 2.5, h_px: float = 1.0) -> tuple[pd.DataFrame, np.ndarray, dict]:
+def detect_particles(
+    mosaic: np.ndarray,
+    pixel_size_um: float,
+    threshold: str | float = "noise",
+    edge_k_sigma: float = 3.0,
+    seed_k_sigma: float = 6.0,
+    smooth_px: float = 0.0,
+    min_diameter_um: float = 2.5,
+    h_px: float = 1.0,
+) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """Particles in a stitched overview: threshold + distance-transform watershed.
 
     1. ``att = -log(mosaic / I0)`` with ``I0`` from :func:`background_level`; pixels
@@ -1515,12 +1687,23 @@ def detect_particles(mosaic: np.ndarray, pixel_size_um: float, threshold: str | 
     with np.errstate(invalid="ignore", divide="ignore"):
         cy = np.bincount(labels.ravel(), yy.ravel(), minlength=n + 1)[1:] / area
         cx = np.bincount(labels.ravel(), xx.ravel(), minlength=n + 1)[1:] / area
-    table = pd.DataFrame({
-        "label": new_idx.astype(np.int32), "y_px": cy, "x_px": cx, "area_px": area.astype(np.int64),
-        "diameter_um": 2.0 * np.sqrt(area / math.pi) * pixel_size_um,
-    })
-    info = {"I0": i0, "noise_sigma": sigma, "otsu": otsu, "threshold": float(level),
-            "n_removed_border": int(cut.size), "n_removed_small": int(small.size)}
+    table = pd.DataFrame(
+        {
+            "label": new_idx.astype(np.int32),
+            "y_px": cy,
+            "x_px": cx,
+            "area_px": area.astype(np.int64),
+            "diameter_um": 2.0 * np.sqrt(area / math.pi) * pixel_size_um,
+        }
+    )
+    info = {
+        "I0": i0,
+        "noise_sigma": sigma,
+        "otsu": otsu,
+        "threshold": float(level),
+        "n_removed_border": int(cut.size),
+        "n_removed_small": int(small.size),
+    }
     return table, labels, info
 
 
@@ -1540,8 +1723,9 @@ def to_uint8(mosaic: np.ndarray, low_percentile: float = 0.5, high_percentile: f
     return out
 
 
-def overview_png(mosaic: np.ndarray, path: str | os.PathLike, low_percentile: float = 0.5,
-                 high_percentile: float = 99.5) -> None:
+def overview_png(
+    mosaic: np.ndarray, path: str | os.PathLike, low_percentile: float = 0.5, high_percentile: float = 99.5
+) -> None:
     """Write an 8-bit greyscale PNG overview (deterministic bytes, written atomically).
 
     Intensities are scaled linearly between the given percentiles (:func:`to_uint8`);

@@ -207,14 +207,29 @@ __all__ = [
 
 AXES = ("z", "y", "x")
 FACE_COLUMNS = tuple(f"on_{side}_{a}" for a in AXES for side in ("inlet", "outlet"))
-NODE_COLUMNS = ("node_id", "z_um", "y_um", "x_um", "pore_radius_um", "kind",
-                "coordination_number", "skeleton_coordination") + FACE_COLUMNS + (
-                    "volume_um3", "n_voxels")
-THROAT_COLUMNS = ("throat_id", "node_a", "node_b", "kind", "length_um", "min_radius_um",
-                  "mean_radius_um", "min_area_um2", "conduit_length_a_um",
-                  "conduit_length_throat_um", "conduit_length_b_um", "resistance_a_per_um",
-                  "resistance_throat_per_um", "resistance_b_per_um", "volume_um3",
-                  "n_voxels")
+NODE_COLUMNS = (
+    ("node_id", "z_um", "y_um", "x_um", "pore_radius_um", "kind", "coordination_number", "skeleton_coordination")
+    + FACE_COLUMNS
+    + ("volume_um3", "n_voxels")
+)
+THROAT_COLUMNS = (
+    "throat_id",
+    "node_a",
+    "node_b",
+    "kind",
+    "length_um",
+    "min_radius_um",
+    "mean_radius_um",
+    "min_area_um2",
+    "conduit_length_a_um",
+    "conduit_length_throat_um",
+    "conduit_length_b_um",
+    "resistance_a_per_um",
+    "resistance_throat_per_um",
+    "resistance_b_per_um",
+    "volume_um3",
+    "n_voxels",
+)
 _KIND_NAMES = ("isolated", "end", "junction", "boundary")
 _ISOLATED, _END, _JUNCTION, _BOUNDARY = range(4)
 _RADIUS_OFFSET = 0.5  # r = distance - _RADIUS_OFFSET * h_min (interface half a voxel out)
@@ -223,10 +238,9 @@ _NODE_SLACK_VOXELS = 2.0  # a node cluster must fit in its inscribed ball + this
 _AREA_WINDOW = 1  # cross-sections averaged over 2 * _AREA_WINDOW + 1 branch voxels
 _N_LINE_CANDIDATES = 32  # skeleton voxels tried per face opening
 # throat property vector (internal): index -> meaning
-_P_LEN, _P_RMIN, _P_RINT, _P_LA, _P_LT, _P_LB, _P_RA, _P_RT, _P_RB, _P_NVOX, _P_VOL, _P_AMIN, \
-    _P_CONTACT = range(13)
+_P_LEN, _P_RMIN, _P_RINT, _P_LA, _P_LT, _P_LB, _P_RA, _P_RT, _P_RB, _P_NVOX, _P_VOL, _P_AMIN, _P_CONTACT = range(13)
 _N_PROPS = 13
-from ._validation import as_mask_3d
+from ._checks import as_mask_3d
 
 
 # --------------------------------------------------------------------------------------
@@ -266,11 +280,16 @@ def _cube_masks():
                         v |= 1 << (dz * 9 + dy * 3 + dx)
         return v
 
-    return (mask(lambda z, y, x: x == -1), mask(lambda z, y, x: x == 1),
-            mask(lambda z, y, x: y == -1), mask(lambda z, y, x: y == 1),
-            mask(lambda z, y, x: z == -1), mask(lambda z, y, x: z == 1),
-            mask(lambda z, y, x: abs(z) + abs(y) + abs(x) in (1, 2)),
-            mask(lambda z, y, x: abs(z) + abs(y) + abs(x) == 1))
+    return (
+        mask(lambda z, y, x: x == -1),
+        mask(lambda z, y, x: x == 1),
+        mask(lambda z, y, x: y == -1),
+        mask(lambda z, y, x: y == 1),
+        mask(lambda z, y, x: z == -1),
+        mask(lambda z, y, x: z == 1),
+        mask(lambda z, y, x: abs(z) + abs(y) + abs(x) in (1, 2)),
+        mask(lambda z, y, x: abs(z) + abs(y) + abs(x) == 1),
+    )
 
 
 _XL, _XH, _YL, _YH, _ZL, _ZH, _N18, _F6 = _cube_masks()
@@ -286,9 +305,15 @@ def _dil26(m):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _dil6(m):  # pragma: no cover - numba
-    return (m | ((m & (_FULL ^ _XH)) << 1) | ((m & (_FULL ^ _XL)) >> 1)
-            | ((m & (_FULL ^ _YH)) << 3) | ((m & (_FULL ^ _YL)) >> 3)
-            | ((m & (_FULL ^ _ZH)) << 9) | ((m & (_FULL ^ _ZL)) >> 9))
+    return (
+        m
+        | ((m & (_FULL ^ _XH)) << 1)
+        | ((m & (_FULL ^ _XL)) >> 1)
+        | ((m & (_FULL ^ _YH)) << 3)
+        | ((m & (_FULL ^ _YL)) >> 3)
+        | ((m & (_FULL ^ _ZH)) << 9)
+        | ((m & (_FULL ^ _ZL)) >> 9)
+    )
 
 
 @njit(cache=True)
@@ -475,10 +500,9 @@ def _thin(mask: np.ndarray, gate_dist: np.ndarray, h: np.ndarray) -> np.ndarray:
         floating[0] = False
         if floating.any():
             sp_ = img.shape
-            offs6 = np.array([sp_[1] * sp_[2], -sp_[1] * sp_[2], sp_[2], -sp_[2], 1, -1],
-                             np.int64)
+            offs6 = np.array([sp_[1] * sp_[2], -sp_[1] * sp_[2], sp_[2], -sp_[2], 1, -1], np.int64)
             lab_p = np.pad(solid.astype(np.int32), 1).reshape(-1)
-            itype = np.int32 if img.size < 2 ** 31 else np.int64
+            itype = np.int32 if img.size < 2**31 else np.int64
             pred = np.full(img.size, -1, itype)
             queue = np.empty(img.size, itype)
             _thread_kernel(img.reshape(-1), lab_p, floating, offs6, pred, queue)
@@ -486,8 +510,9 @@ def _thin(mask: np.ndarray, gate_dist: np.ndarray, h: np.ndarray) -> np.ndarray:
     del solid
     mask = img[1:-1, 1:-1, 1:-1] != 0
     shp = img.shape
-    offs27 = np.array([(dz * shp[1] + dy) * shp[2] + dx for dz in (-1, 0, 1)
-                       for dy in (-1, 0, 1) for dx in (-1, 0, 1)], np.int64)
+    offs27 = np.array(
+        [(dz * shp[1] + dy) * shp[2] + dx for dz in (-1, 0, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], np.int64
+    )
     dirs = ((1, -1), (2, +1), (0, +1), (1, +1), (2, -1), (0, -1))  # (axis, side)
     strides = (shp[1] * shp[2], shp[2], 1)
     dir_offs = np.array([s * strides[a] for a, s in dirs], np.int64)
@@ -501,8 +526,7 @@ def _thin(mask: np.ndarray, gate_dist: np.ndarray, h: np.ndarray) -> np.ndarray:
     order = np.argsort(bucket, kind="stable")
     active, bucket = active[order], bucket[order]
     del order
-    _thin_kernel(flat, active, bucket, offs27, dir_offs,
-                 int(bucket[-1]) if bucket.size else 0)
+    _thin_kernel(flat, active, bucket, offs27, dir_offs, int(bucket[-1]) if bucket.size else 0)
     del active, bucket
     return img[1:-1, 1:-1, 1:-1].astype(bool)
 
@@ -524,7 +548,8 @@ def _line_voxels(p0, p1):
 @njit(cache=True)
 def _suppress(order, lab, d, shape2, h2):  # pragma: no cover - numba
     """Greedy selection of peaks (flat in-plane indices, by decreasing distance): accept a
-    peak unless an accepted peak of the same patch has it inside its inscribed disc."""
+    peak unless an accepted peak of the same patch has it inside its inscribed disc.
+    """
     ny, nx = shape2[0], shape2[1]
     blocked = np.zeros(ny * nx, np.uint8)
     out = np.empty(order.size, np.int64)
@@ -561,14 +586,14 @@ def _face_anchors(plane, dplane, h2):
         return idx
     d = np.ascontiguousarray(dplane.reshape(-1), dtype=np.float64)
     idx = idx[np.lexsort((idx, -d[idx]))]
-    return _suppress(idx.astype(np.int64), lab, d, np.array(plane.shape, np.int64),
-                     np.asarray(h2, np.float64))
+    return _suppress(idx.astype(np.int64), lab, d, np.array(plane.shape, np.int64), np.asarray(h2, np.float64))
 
 
 def _nearest_on_plateau(anchors, mask, dist, tree, h):
     """Move each anchor to the in-plane neighbour (or itself) of equal distance value
     that is nearest to the skeleton (an opening of even width has a plateau of two or
-    four equal maxima; this keeps the joining line straight)."""
+    four equal maxima; this keeps the joining line straight).
+    """
     shape = np.array(mask.shape)
     best = anchors.copy()
     best_d, _ = tree.query(anchors * h[None, :], k=1)
@@ -662,13 +687,13 @@ def _skeleton(mask, h, connect_faces, threads):
     dist = np.ascontiguousarray(dist, dtype=np.float32)
     if not np.isfinite(dist).all():  # no solid voxel at all
         dist[~np.isfinite(dist)] = np.float32(np.max(np.array(mask.shape) * h))
-    anchors, unconnected = (_connect_faces(mask, skel, dist, h) if connect_faces
-                            else (none, 0))
+    anchors, unconnected = _connect_faces(mask, skel, dist, h) if connect_faces else (none, 0)
     return skel, dist, anchors, unconnected
 
 
-def skeletonize_pores(pore_mask, voxel_size_um=1.0, *, connect_faces: bool = True,
-                      threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def skeletonize_pores(
+    pore_mask, voxel_size_um=1.0, *, connect_faces: bool = True, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Curve skeleton (medial axis) of the pore space and its anisotropic distance map.
 
     Parameters
@@ -708,7 +733,8 @@ def skeletonize_pores(pore_mask, voxel_size_um=1.0, *, connect_faces: bool = Tru
 @njit(cache=True)
 def _partition_kernel(order, sid, scoord, shape, h, owner):  # pragma: no cover - numba
     """Assign pore voxels (flat indices, by increasing distance to the skeleton) to the
-    nearest skeleton voxel among those owning one of their 26-neighbours."""
+    nearest skeleton voxel among those owning one of their 26-neighbours.
+    """
     nz, ny, nx = shape[0], shape[1], shape[2]
     pending = np.empty(order.size, np.int64)
     n_pend = 0
@@ -745,8 +771,11 @@ def _partition_kernel(order, sid, scoord, shape, h, owner):  # pragma: no cover 
                         o = owner[(zz * ny + yy) * nx + xx]
                         if o < 0:
                             continue
-                        d2 = (((z - scoord[o, 0]) * h[0]) ** 2 + ((y - scoord[o, 1]) * h[1]) ** 2
-                              + ((x - scoord[o, 2]) * h[2]) ** 2)
+                        d2 = (
+                            ((z - scoord[o, 0]) * h[0]) ** 2
+                            + ((y - scoord[o, 1]) * h[1]) ** 2
+                            + ((x - scoord[o, 2]) * h[2]) ** 2
+                        )
                         if d2 < bestd:
                             bestd = d2
                             best = o
@@ -765,13 +794,13 @@ def _partition_kernel(order, sid, scoord, shape, h, owner):  # pragma: no cover 
 def _skeleton_volumes(mask, skel, h, threads):
     """Pore volume (um^3) owned by each skeleton voxel (raster order of ``skel``), the
     number of pore voxels left unassigned and the owner (skeleton index, -1 for none) of
-    every voxel (flat, int32)."""
+    every voxel (flat, int32).
+    """
     flat_skel = np.flatnonzero(skel.reshape(-1))
     vol = np.zeros(flat_skel.size)
     if flat_skel.size == 0:
         return vol, 0, np.full(mask.size, -1, np.int32)
-    dskel = edt.edt(~skel, anisotropy=tuple(float(x) for x in h), black_border=False,
-                    parallel=int(threads))
+    dskel = edt.edt(~skel, anisotropy=tuple(float(x) for x in h), black_border=False, parallel=int(threads))
     pore = np.flatnonzero(mask.reshape(-1))
     order = pore[np.argsort(dskel.reshape(-1)[pore], kind="stable")]
     del dskel, pore
@@ -818,8 +847,9 @@ def _part_integrals(s, r, a, k, s0, s1):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _trace(sid, node_of, rad, vol, node_vox, offs, steps, node_pos, node_r, a_body, shape_p,
-           h, n_nodes, window):  # pragma: no cover - numba
+def _trace(
+    sid, node_of, rad, vol, node_vox, offs, steps, node_pos, node_r, a_body, shape_p, h, n_nodes, window
+):  # pragma: no cover - numba
     """Trace every branch chain between node voxels (flat indices in a 1-padded grid).
 
     ``sid`` maps padded voxels to skeleton indices (-1 elsewhere); ``node_of``, ``rad``
@@ -845,9 +875,11 @@ def _trace(sid, node_of, rad, vol, node_vox, offs, steps, node_pos, node_r, a_bo
         vz = v // (ny * nx)
         vy = (v // nx) % ny
         vx = v % nx
-        d0 = math.sqrt(((vz - 0.5) * h[0] - node_pos[la, 0]) ** 2
-                       + ((vy - 0.5) * h[1] - node_pos[la, 1]) ** 2
-                       + ((vx - 0.5) * h[2] - node_pos[la, 2]) ** 2)
+        d0 = math.sqrt(
+            ((vz - 0.5) * h[0] - node_pos[la, 0]) ** 2
+            + ((vy - 0.5) * h[1] - node_pos[la, 1]) ** 2
+            + ((vx - 0.5) * h[2] - node_pos[la, 2]) ** 2
+        )
         for o in range(26):
             nb = v + offs[o]
             snb = sid[nb]
@@ -894,9 +926,11 @@ def _trace(sid, node_of, rad, vol, node_vox, offs, steps, node_pos, node_r, a_bo
                     wz = nxt // (ny * nx)
                     wy = (nxt // nx) % ny
                     wx = nxt % nx
-                    s += math.sqrt(((wz - 0.5) * h[0] - node_pos[lb, 0]) ** 2
-                                   + ((wy - 0.5) * h[1] - node_pos[lb, 1]) ** 2
-                                   + ((wx - 0.5) * h[2] - node_pos[lb, 2]) ** 2)
+                    s += math.sqrt(
+                        ((wz - 0.5) * h[0] - node_pos[lb, 0]) ** 2
+                        + ((wy - 0.5) * h[1] - node_pos[lb, 1]) ** 2
+                        + ((wx - 0.5) * h[2] - node_pos[lb, 2]) ** 2
+                    )
                     sbuf[k] = s
                     rbuf[k] = node_r[lb]
                     vbuf[k] = 0.0
@@ -1189,7 +1223,8 @@ def _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad, grid, h, n_nodes,
     radius first, each sub-node being the cluster voxels reached (26-connected, inside
     the cluster) within ``r_seed + slack`` of its seed. ``grid`` holds the skeleton index
     of every node voxel (-1 elsewhere). Returns (node_of, n_nodes, n_split_clusters);
-    ids stay consecutive."""
+    ids stay consecutive.
+    """
     n_c = n_nodes + 1
     best = np.full(n_c, -1, np.int64)
     big_r = np.full(n_c, -np.inf)
@@ -1202,7 +1237,7 @@ def _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad, grid, h, n_nodes,
     for s in node_idx:
         c = node_of[s]
         b = best[c]
-        d2 = (((sz[s] - sz[b]) * h[0]) ** 2 + ((sy[s] - sy[b]) * h[1]) ** 2 + ((sx[s] - sx[b]) * h[2]) ** 2)
+        d2 = ((sz[s] - sz[b]) * h[0]) ** 2 + ((sy[s] - sy[b]) * h[1]) ** 2 + ((sx[s] - sx[b]) * h[2]) ** 2
         if d2 > (max(big_r[c], 0.0) + slack) ** 2:
             oversized[c] = True
     n_split = int(oversized.sum())
@@ -1245,8 +1280,11 @@ def _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad, grid, h, n_nodes,
                         v = grid[z, y, x]
                         if v < 0 or assigned[v] or cluster[v] != c:
                             continue
-                        d2 = (((sz[v] - sz[s]) * h[0]) ** 2 + ((sy[v] - sy[s]) * h[1]) ** 2
-                              + ((sx[v] - sx[s]) * h[2]) ** 2)
+                        d2 = (
+                            ((sz[v] - sz[s]) * h[0]) ** 2
+                            + ((sy[v] - sy[s]) * h[1]) ** 2
+                            + ((sx[v] - sx[s]) * h[2]) ** 2
+                        )
                         if d2 <= rho2:
                             assigned[v] = True
                             node_of[v] = next_id
@@ -1352,8 +1390,12 @@ def extract_network(
     # Skeleton voxels (raster order = skeleton index), neighbour counts, node clusters.
     sz, sy, sx = np.nonzero(skel)
     n_skel = sz.size
-    count = ndi.convolve(skel.view(np.uint8), np.ones((3, 3, 3), np.uint8), mode="constant",
-                         cval=0)[sz, sy, sx].astype(np.int64) - 1
+    count = (
+        ndi.convolve(skel.view(np.uint8), np.ones((3, 3, 3), np.uint8), mode="constant", cval=0)[sz, sy, sx].astype(
+            np.int64
+        )
+        - 1
+    )
     rad_s = dist[sz, sy, sx].astype(np.float64) - _RADIUS_OFFSET * hmin
     is_node = count != 2
     is_anchor = np.zeros(n_skel, bool)
@@ -1362,18 +1404,18 @@ def extract_network(
         s_flat = np.ravel_multi_index((sz, sy, sx), shape)
         is_anchor = np.isin(s_flat, a_flat)
         is_node |= is_anchor
-    lab = cc3d.connected_components(skel & _scatter(shape, sz, sy, sx, is_node),
-                                    connectivity=26, out_dtype=np.uint32)
+    lab = cc3d.connected_components(skel & _scatter(shape, sz, sy, sx, is_node), connectivity=26, out_dtype=np.uint32)
     node_of = lab[sz, sy, sx].astype(np.int64)
     n_nodes = int(node_of.max()) if n_skel else 0
     del lab
     n_split = 0
     if n_nodes:
         node_idx = np.flatnonzero(is_node)
-        grid = np.full(shape, -1, np.int64 if n_skel >= 2 ** 31 else np.int32)
+        grid = np.full(shape, -1, np.int64 if n_skel >= 2**31 else np.int32)
         grid[sz[is_node], sy[is_node], sx[is_node]] = node_idx
-        node_of, n_nodes, n_split = _split_oversized_nodes(node_of, node_idx, sz, sy, sx, rad_s, grid, h, n_nodes,
-                                                           _NODE_SLACK_VOXELS * hmin)
+        node_of, n_nodes, n_split = _split_oversized_nodes(
+            node_of, node_idx, sz, sy, sx, rad_s, grid, h, n_nodes, _NODE_SLACK_VOXELS * hmin
+        )
         del grid
     nl = node_of[is_node]
     nv = np.bincount(nl, minlength=n_nodes + 1)
@@ -1415,16 +1457,28 @@ def extract_network(
     # section as a floor inside the ball (module notes, step 7).
     a_body = np.zeros(n_nodes + 1)
     for _ in range(2):
-        nt, pairs, props, node_extra = _trace(sid, node_of, rad_s, vol_s, node_vox, offs,
-                                              steps, pos, node_r, a_body,
-                                              np.array(shape_p, np.int64), h, n_nodes,
-                                              int(_AREA_WINDOW))
+        nt, pairs, props, node_extra = _trace(
+            sid,
+            node_of,
+            rad_s,
+            vol_s,
+            node_vox,
+            offs,
+            steps,
+            pos,
+            node_r,
+            a_body,
+            np.array(shape_p, np.int64),
+            h,
+            n_nodes,
+            int(_AREA_WINDOW),
+        )
         body = node_vol + node_extra
         np.add.at(body, pairs[:nt, 0], props[:nt, 12])
         np.add.at(body, pairs[:nt, 1], props[:nt, 13])
         a_body = np.divide(body, 2.0 * node_r, out=np.zeros_like(body), where=node_r > 0)
     pairs = pairs[:nt]
-    props = np.concatenate([props[:nt, :_N_PROPS - 1], np.zeros((nt, 1))], axis=1)
+    props = np.concatenate([props[:nt, : _N_PROPS - 1], np.zeros((nt, 1))], axis=1)
     node_vol += node_extra
 
     # Cleaning (node index 0 is the unused background label).
@@ -1452,10 +1506,15 @@ def extract_network(
     del cell
     nodes, throats = _tables(g)
     box = tuple(float(n * hh) for n, hh in zip(shape, h))
-    nodes.attrs.update(shape=tuple(int(n) for n in shape), voxel_size_um=tuple(map(float, h)),
-                       box_um=box, porosity=float(mask.mean()),
-                       n_face_anchors_unconnected=int(unconnected),
-                       n_voxels_unassigned=int(n_unassigned), n_node_clusters_split=int(n_split))
+    nodes.attrs.update(
+        shape=tuple(int(n) for n in shape),
+        voxel_size_um=tuple(map(float, h)),
+        box_um=box,
+        porosity=float(mask.mean()),
+        n_face_anchors_unconnected=int(unconnected),
+        n_voxels_unassigned=int(n_unassigned),
+        n_node_clusters_split=int(n_split),
+    )
     throats.attrs.update(nodes.attrs)
     if return_skeleton:
         return nodes, throats, skel, dist
@@ -1465,7 +1524,8 @@ def extract_network(
 @njit(cache=True)
 def _skeleton_cells(sid, seeds, seed_cell, offs, n_skel):  # pragma: no cover - numba
     """Breadth-first assignment of every skeleton voxel to the nearest seed (in steps
-    along the skeleton); ``seeds`` are flat padded indices, processed in order."""
+    along the skeleton); ``seeds`` are flat padded indices, processed in order.
+    """
     cell = np.full(n_skel, -1, np.int64)
     queue = np.empty(n_skel, np.int64)
     head = 0
@@ -1499,8 +1559,7 @@ def _node_cells(g, mask, owner, sid, node_of, flat_p, h, n_skel, shape_p):
     ok = seed_cell >= 0
     seeds = flat_p[is_seed][ok]
     offs, _ = _offsets(shape_p, h)
-    cell_s = _skeleton_cells(sid, seeds.astype(np.int64), seed_cell[ok].astype(np.int64), offs,
-                             n_skel).astype(np.int32)
+    cell_s = _skeleton_cells(sid, seeds.astype(np.int64), seed_cell[ok].astype(np.int64), offs, n_skel).astype(np.int32)
     if n_skel == 0:
         return np.full(mask.shape, -1, np.int32)
     cell = cell_s[np.maximum(owner, 0)]
@@ -1546,8 +1605,7 @@ def _add_contacts(g, cell, h, dist):
     key = lo * n + hi
     uniq, inv = np.unique(key, return_inverse=True)
     a_sum = np.bincount(inv, weights=area)
-    cen = np.stack([np.bincount(inv, weights=np.concatenate(c) * area) / a_sum
-                    for c in (cz, cy, cx)], axis=1)
+    cen = np.stack([np.bincount(inv, weights=np.concatenate(c) * area) / a_sum for c in (cz, cy, cx)], axis=1)
     wmax = np.zeros(uniq.size)
     np.maximum.at(wmax, inv, np.concatenate(w_all))
     svec = np.concatenate(sv)
@@ -1560,8 +1618,8 @@ def _add_contacts(g, cell, h, dist):
     ib = (uniq % n).astype(np.int64)
     da = cen - g.pos[ia]
     db = g.pos[ib] - cen
-    la = np.sqrt(np.sum(da ** 2, axis=1))
-    lb = np.sqrt(np.sum(db ** 2, axis=1))
+    la = np.sqrt(np.sum(da**2, axis=1))
+    lb = np.sqrt(np.sum(db**2, axis=1))
     # Half-transmissibilities of a two-point flux approximation with the vector area
     # ``S`` of the interface: T = (S . d) / |d|^2 (<= |S| / |d|; an interface oblique to
     # the line between the nodes conducts less). Floor: 1 % of the area.
@@ -1625,7 +1683,7 @@ def _add_face_contacts(g, cell, h, dist):
         r_w = max(w - _RADIUS_OFFSET * hmin, 0.0)
         b = g.add_node(centre, r_w, _BOUNDARY, faces)
         d = centre - g.pos[i]
-        length = float(np.sqrt(np.sum(d ** 2)))
+        length = float(np.sqrt(np.sum(d**2)))
         normal_dist = max(abs(float(d[ax])), 0.5 * h[ax])
         # two-point flux approximation with the vector area A n: T = A (n . d) / |d|^2
         t = area * normal_dist / max(length, normal_dist) ** 2
@@ -1670,47 +1728,49 @@ def _tables(g: _Graph):
     kinds[nonb & (coord_skel == 0)] = _ISOLATED
     kinds[nonb & (coord_skel == 1)] = _END
     kinds[nonb & (coord_skel >= 2)] = _JUNCTION
-    nodes = pd.DataFrame({
-        "node_id": np.arange(keep.size, dtype=np.int64),
-        "z_um": g.pos[keep, 0],
-        "y_um": g.pos[keep, 1],
-        "x_um": g.pos[keep, 2],
-        "pore_radius_um": g.r[keep],
-        "kind": np.array(_KIND_NAMES, dtype=object)[kinds],
-        "coordination_number": coord.astype(np.int64),
-        "skeleton_coordination": coord_skel.astype(np.int64),
-        **{c: g.faces[keep, i].copy() for i, c in enumerate(FACE_COLUMNS)},
-        "volume_um3": g.volume[keep],
-        "n_voxels": g.nvox[keep],
-    })
+    nodes = pd.DataFrame(
+        {
+            "node_id": np.arange(keep.size, dtype=np.int64),
+            "z_um": g.pos[keep, 0],
+            "y_um": g.pos[keep, 1],
+            "x_um": g.pos[keep, 2],
+            "pore_radius_um": g.r[keep],
+            "kind": np.array(_KIND_NAMES, dtype=object)[kinds],
+            "coordination_number": coord.astype(np.int64),
+            "skeleton_coordination": coord_skel.astype(np.int64),
+            **{c: g.faces[keep, i].copy() for i, c in enumerate(FACE_COLUMNS)},
+            "volume_um3": g.volume[keep],
+            "n_voxels": g.nvox[keep],
+        }
+    )
     length = tp[:, _P_LEN]
-    throats = pd.DataFrame({
-        "throat_id": np.arange(ta.size, dtype=np.int64),
-        "node_a": ta,
-        "node_b": tb,
-        "kind": np.where(skel_t, "skeleton", "contact").astype(object),
-        "length_um": length,
-        "min_radius_um": tp[:, _P_RMIN],
-        "mean_radius_um": np.divide(tp[:, _P_RINT], length, out=tp[:, _P_RMIN].copy(),
-                                    where=length > 0),
-        "min_area_um2": tp[:, _P_AMIN],
-        "conduit_length_a_um": tp[:, _P_LA],
-        "conduit_length_throat_um": tp[:, _P_LT],
-        "conduit_length_b_um": tp[:, _P_LB],
-        "resistance_a_per_um": tp[:, _P_RA],
-        "resistance_throat_per_um": tp[:, _P_RT],
-        "resistance_b_per_um": tp[:, _P_RB],
-        "volume_um3": tp[:, _P_VOL],
-        "n_voxels": tp[:, _P_NVOX].astype(np.int64),
-    })
+    throats = pd.DataFrame(
+        {
+            "throat_id": np.arange(ta.size, dtype=np.int64),
+            "node_a": ta,
+            "node_b": tb,
+            "kind": np.where(skel_t, "skeleton", "contact").astype(object),
+            "length_um": length,
+            "min_radius_um": tp[:, _P_RMIN],
+            "mean_radius_um": np.divide(tp[:, _P_RINT], length, out=tp[:, _P_RMIN].copy(), where=length > 0),
+            "min_area_um2": tp[:, _P_AMIN],
+            "conduit_length_a_um": tp[:, _P_LA],
+            "conduit_length_throat_um": tp[:, _P_LT],
+            "conduit_length_b_um": tp[:, _P_LB],
+            "resistance_a_per_um": tp[:, _P_RA],
+            "resistance_throat_per_um": tp[:, _P_RT],
+            "resistance_b_per_um": tp[:, _P_RB],
+            "volume_um3": tp[:, _P_VOL],
+            "n_voxels": tp[:, _P_NVOX].astype(np.int64),
+        }
+    )
     return nodes, throats
 
 
 # --------------------------------------------------------------------------------------
 # Transport on the network
 # --------------------------------------------------------------------------------------
-def throat_conductance(nodes: pd.DataFrame, throats: pd.DataFrame,
-                       model: str = "integrated") -> np.ndarray:
+def throat_conductance(nodes: pd.DataFrame, throats: pd.DataFrame, model: str = "integrated") -> np.ndarray:
     """Diffusive conductance of every throat per unit bulk diffusivity, in um.
 
     Parameters
@@ -1730,17 +1790,21 @@ def throat_conductance(nodes: pd.DataFrame, throats: pd.DataFrame,
         ``g`` in um (flux = ``D_bulk g dc``).
     """
     if model == "integrated":
-        res = (throats["resistance_a_per_um"].to_numpy(np.float64)
-               + throats["resistance_throat_per_um"].to_numpy(np.float64)
-               + throats["resistance_b_per_um"].to_numpy(np.float64))
+        res = (
+            throats["resistance_a_per_um"].to_numpy(np.float64)
+            + throats["resistance_throat_per_um"].to_numpy(np.float64)
+            + throats["resistance_b_per_um"].to_numpy(np.float64)
+        )
     elif model == "pore_throat_pore":
         r = nodes["pore_radius_um"].to_numpy(np.float64)
         ra = r[throats["node_a"].to_numpy()]
         rb = r[throats["node_b"].to_numpy()]
         rt = throats["min_radius_um"].to_numpy(np.float64)
-        res = (throats["conduit_length_a_um"].to_numpy() / (np.pi * ra ** 2)
-               + throats["conduit_length_throat_um"].to_numpy() / (np.pi * rt ** 2)
-               + throats["conduit_length_b_um"].to_numpy() / (np.pi * rb ** 2))
+        res = (
+            throats["conduit_length_a_um"].to_numpy() / (np.pi * ra**2)
+            + throats["conduit_length_throat_um"].to_numpy() / (np.pi * rt**2)
+            + throats["conduit_length_b_um"].to_numpy() / (np.pi * rb**2)
+        )
     else:
         raise ValueError(f"unknown conductance model {model!r}")
     with np.errstate(divide="ignore"):
@@ -1792,8 +1856,9 @@ def network_effective_diffusivity(
     attrs = nodes.attrs
     if box_length_um is None or cross_section_um2 is None:
         if "box_um" not in attrs:
-            raise ValueError("box_length_um and cross_section_um2 are required when the "
-                             "node table carries no 'box_um' attribute")
+            raise ValueError(
+                "box_length_um and cross_section_um2 are required when the node table carries no 'box_um' attribute"
+            )
         box = attrs["box_um"]
         if box_length_um is None:
             box_length_um = box[axis]
@@ -1812,10 +1877,21 @@ def network_effective_diffusivity(
     inlet = nodes[f"on_inlet_{AXES[axis]}"].to_numpy(bool)
     outlet = nodes[f"on_outlet_{AXES[axis]}"].to_numpy(bool) & ~inlet
     conc = np.full(n, np.nan)
-    result = dict(deff_over_dbulk=0.0, tortuosity_factor=math.inf, porosity=porosity,
-                  percolating=False, flux_in=0.0, flux_out=0.0, flux_imbalance=0.0,
-                  n_nodes_solved=0, n_inlet=0, n_outlet=0, n_throats_solved=0,
-                  concentration=conc, conductance=conductance)
+    result = dict(
+        deff_over_dbulk=0.0,
+        tortuosity_factor=math.inf,
+        porosity=porosity,
+        percolating=False,
+        flux_in=0.0,
+        flux_out=0.0,
+        flux_imbalance=0.0,
+        n_nodes_solved=0,
+        n_inlet=0,
+        n_outlet=0,
+        n_throats_solved=0,
+        concentration=conc,
+        conductance=conductance,
+    )
     if n == 0 or a.size == 0:
         return result
     adj = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)).tocsr()
@@ -1848,10 +1924,15 @@ def network_effective_diffusivity(
     c = val.copy()
     if m:
         mat = sp.coo_matrix(
-            (np.concatenate([-g_s[both], -g_s[both], diag]),
-             (np.concatenate([ia[both], ib[both], np.arange(m)]),
-              np.concatenate([ib[both], ia[both], np.arange(m)]))),
-            shape=(m, m)).tocsc()
+            (
+                np.concatenate([-g_s[both], -g_s[both], diag]),
+                (
+                    np.concatenate([ia[both], ib[both], np.arange(m)]),
+                    np.concatenate([ib[both], ia[both], np.arange(m)]),
+                ),
+            ),
+            shape=(m, m),
+        ).tocsc()
         zero = diag <= 0  # unknowns without any conductance would make it singular
         if zero.any():
             mat = mat + sp.diags(zero.astype(float), format="csc")
@@ -1915,7 +1996,7 @@ def to_openpnm_dict(nodes: pd.DataFrame, throats: pd.DataFrame) -> dict:
         "pore.coords": nodes[["z_um", "y_um", "x_um"]].to_numpy(np.float64) * um,
         "pore.inscribed_diameter": 2.0 * r * um,
         "pore.diameter": 2.0 * r * um,
-        "pore.volume": nodes["volume_um3"].to_numpy(np.float64) * um ** 3,
+        "pore.volume": nodes["volume_um3"].to_numpy(np.float64) * um**3,
         "pore.coordination_number": nodes["coordination_number"].to_numpy(np.int64),
     }
     kinds = nodes["kind"].astype(str).to_numpy()
@@ -1923,24 +2004,27 @@ def to_openpnm_dict(nodes: pd.DataFrame, throats: pd.DataFrame) -> dict:
         d[f"pore.{k}"] = kinds == k
     for c in FACE_COLUMNS:
         d[f"pore.{c}"] = nodes[c].to_numpy(bool)
-    res = throats[["resistance_a_per_um", "resistance_throat_per_um",
-                   "resistance_b_per_um"]].to_numpy(np.float64)
+    res = throats[["resistance_a_per_um", "resistance_throat_per_um", "resistance_b_per_um"]].to_numpy(np.float64)
     safe = np.where(res > 0, res, 1.0)
     size_factors = np.where(res > 0, 1.0 / safe, np.inf) * um
     rt = throats["min_radius_um"].to_numpy(np.float64)
-    d.update({
-        "throat.conns": throats[["node_a", "node_b"]].to_numpy(np.int64),
-        "throat.inscribed_diameter": 2.0 * rt * um,
-        "throat.diameter": 2.0 * rt * um,
-        "throat.mean_diameter": 2.0 * throats["mean_radius_um"].to_numpy(np.float64) * um,
-        "throat.cross_sectional_area": throats["min_area_um2"].to_numpy(np.float64) * um ** 2,
-        "throat.length": throats["conduit_length_throat_um"].to_numpy(np.float64) * um,
-        "throat.total_length": throats["length_um"].to_numpy(np.float64) * um,
-        "throat.conduit_lengths": throats[["conduit_length_a_um", "conduit_length_throat_um",
-                                           "conduit_length_b_um"]].to_numpy(np.float64) * um,
-        "throat.diffusive_size_factors": size_factors,
-        "throat.volume": throats["volume_um3"].to_numpy(np.float64) * um ** 3,
-    })
+    d.update(
+        {
+            "throat.conns": throats[["node_a", "node_b"]].to_numpy(np.int64),
+            "throat.inscribed_diameter": 2.0 * rt * um,
+            "throat.diameter": 2.0 * rt * um,
+            "throat.mean_diameter": 2.0 * throats["mean_radius_um"].to_numpy(np.float64) * um,
+            "throat.cross_sectional_area": throats["min_area_um2"].to_numpy(np.float64) * um**2,
+            "throat.length": throats["conduit_length_throat_um"].to_numpy(np.float64) * um,
+            "throat.total_length": throats["length_um"].to_numpy(np.float64) * um,
+            "throat.conduit_lengths": throats[
+                ["conduit_length_a_um", "conduit_length_throat_um", "conduit_length_b_um"]
+            ].to_numpy(np.float64)
+            * um,
+            "throat.diffusive_size_factors": size_factors,
+            "throat.volume": throats["volume_um3"].to_numpy(np.float64) * um**3,
+        }
+    )
     return d
 
 

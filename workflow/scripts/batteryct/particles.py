@@ -160,7 +160,8 @@ def _bucket_flood(dist, filled, out, q_scale, top, dz, dy, dx, qdtype_probe):
     voxel is queued once). When the flood enters a level, the voxels pending in it are
     ordered by z slice (stable counting sort: ties broken by position rather than age,
     memory access stays local); voxels reaching that level later are appended FIFO.
-    Returns the number of ``filled`` voxels left unlabelled."""
+    Returns the number of ``filled`` voxels left unlabelled.
+    """
     nz, ny, nx = out.shape
     D = dist.ravel()
     M = filled.ravel()
@@ -330,7 +331,8 @@ def _face_areas(verts, faces, sp, slot, sigma_um, kmax, n_slots, kappa):
     ``map_coordinates(order=1, mode="nearest")``, clipped to ``+-kmax``; no correction if
     ``sigma_um`` is 0), the correction of :func:`batteryct.metrics.surface_area_um2`. A
     triangle belongs to the slot ``slot[y, x]`` of the voxel nearest its centroid (none
-    if -1)."""
+    if -1).
+    """
     ny = slot.shape[0]
     nx = slot.shape[1]
     out = np.zeros(n_slots)
@@ -352,7 +354,8 @@ def _face_areas(verts, faces, sp, slot, sigma_um, kmax, n_slots, kappa):
 @njit(cache=True)
 def _trilinear0(f, z, y, x):
     """Trilinear interpolation of ``f`` at (z, y, x) index units, 0 outside the array
-    (inside, :func:`_trilinear_nearest`'s clamping changes nothing)."""
+    (inside, :func:`_trilinear_nearest`'s clamping changes nothing).
+    """
     nz, ny, nx = f.shape
     if z < 0.0 or y < 0.0 or x < 0.0 or z > nz - 1.0 or y > ny - 1.0 or x > nx - 1.0:
         return 0.0
@@ -365,7 +368,8 @@ def _ray_radii(f, starts, dirs, ds_um, n_steps, lo, hi):
     (index units per um) to the first point where ``f`` drops below 0.5 after being
     >= 0.5 (linear between samples ``ds_um`` apart); NaN if none within ``n_steps[o]``
     samples. Samples outside the box ``lo[o]..hi[o]`` (index units) read 0, so a ray
-    only sees its own crop."""
+    only sees its own crop.
+    """
     m = starts.shape[0]
     nr = dirs.shape[0]
     out = np.full((m, nr), np.nan)
@@ -377,8 +381,7 @@ def _ray_radii(f, starts, dirs, ds_um, n_steps, lo, hi):
                 z = starts[o, 0] + t * dirs[r, 0]
                 y = starts[o, 1] + t * dirs[r, 1]
                 x = starts[o, 2] + t * dirs[r, 2]
-                if (z < lo[o, 0] or z > hi[o, 0] or y < lo[o, 1] or y > hi[o, 1]
-                        or x < lo[o, 2] or x > hi[o, 2]):
+                if z < lo[o, 0] or z > hi[o, 0] or y < lo[o, 1] or y > hi[o, 1] or x < lo[o, 2] or x > hi[o, 2]:
                     v = 0.0
                 else:
                     v = _trilinear0(f, z, y, x)
@@ -400,7 +403,8 @@ def _void_components(labels: np.ndarray, void_label: int) -> tuple[np.ndarray, i
 
 def _majority_host(vl: np.ndarray, n_voids: int, instances: np.ndarray) -> np.ndarray:
     """Per void id (index 0 unused) the instance holding most of its voxels (ties: lowest
-    id; 0 if the void lies outside every instance)."""
+    id; 0 if the void lies outside every instance).
+    """
     host = np.zeros(n_voids + 1, np.int64)
     if n_voids == 0:
         return host
@@ -425,7 +429,8 @@ def _majority_host(vl: np.ndarray, n_voids: int, instances: np.ndarray) -> np.nd
 def _peak_markers(dist, filled, sp, min_radius_um, h_fraction):
     """Markers from the distance map: (flat voxel indices, 1-based marker label of each
     voxel, number of markers). Plateau voxels of one maximum and merged maxima share a
-    label; labels follow the raster order of their first voxel."""
+    label; labels follow the raster order of their first voxel.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
@@ -569,8 +574,9 @@ def split_particles(
         q = _LEVELS_PER_VOXEL / float(sp.min())
         top = int(np.rint(float(dist.max()) * q))
         probe = np.zeros(1, np.int32 if filled.size < 2**31 else np.int64)
-        left = _bucket_flood(dist, filled, out, q, top, offsets[:, 0].copy(), offsets[:, 1].copy(),
-                             offsets[:, 2].copy(), probe)
+        left = _bucket_flood(
+            dist, filled, out, q, top, offsets[:, 0].copy(), offsets[:, 1].copy(), offsets[:, 2].copy(), probe
+        )
     else:
         from skimage.segmentation import watershed
 
@@ -798,8 +804,9 @@ def _measure_objects(
             active_band(atlas, band)
             # degenerate (zero-area) triangles add nothing; keeping them spares skimage's
             # clean-up pass and its float32 rounding of the vertices
-            verts, faces, _, _ = marching_cubes(fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band,
-                                                allow_degenerate=True)
+            verts, faces, _, _ = marching_cubes(
+                fm, level=0.5, spacing=tuple(sp), method="lewiner", mask=band, allow_degenerate=True
+            )
             if faces.size:
                 kmax = KAPPA_CAP / sigma_um if sigma_um > 0 else 0.0
                 if correct:
@@ -829,7 +836,7 @@ def _measure_objects(
             lo = origin - pad
             hi = origin + ext[mem] - 1 + pad
             far = np.maximum(np.abs(start - (origin - 1)), np.abs(start - (origin + ext[mem]))) * sp
-            n_steps = np.where(ok, np.ceil(np.sqrt((far ** 2).sum(axis=1)) / ds).astype(np.int64) + 2, 0)
+            n_steps = np.where(ok, np.ceil(np.sqrt((far**2).sum(axis=1)) / ds).astype(np.int64) + 2, 0)
             r = _ray_radii(fr, start, dirs_idx, ds, n_steps, lo.astype(float), hi.astype(float))
             if rsig_um > 0:
                 # smoothing moves a sphere's surface inwards by sigma^2 / R: add it back
@@ -862,16 +869,43 @@ def _radius_columns() -> list[str]:
 
 
 PARTICLE_COLUMNS = (
-    ["sample", "scan", "particle_id", "centroid_z_um", "centroid_y_um", "centroid_x_um", "volume_um3",
-     "envelope_volume_um3", "surface_area_um2", "sphericity", "sa_to_v_per_um", "equivalent_diameter_um",
-     "n_internal_voids", "internal_void_volume_um3", "dead_volume_fraction", "touches_border"]
+    [
+        "sample",
+        "scan",
+        "particle_id",
+        "centroid_z_um",
+        "centroid_y_um",
+        "centroid_x_um",
+        "volume_um3",
+        "envelope_volume_um3",
+        "surface_area_um2",
+        "sphericity",
+        "sa_to_v_per_um",
+        "equivalent_diameter_um",
+        "n_internal_voids",
+        "internal_void_volume_um3",
+        "dead_volume_fraction",
+        "touches_border",
+    ]
     + _radius_columns()
     + [f"mean_radius_{p}_um" for p in PLANES]
     + [f"roughness_proxy_{p}_um" for p in PLANES]
     + [f"local_roughness_{p}_um" for p in PLANES]
 )
-VOID_COLUMNS = ["sample", "scan", "void_id", "host_particle_id", "centroid_z_um", "centroid_y_um", "centroid_x_um",
-                "volume_um3", "surface_area_um2", "sphericity", "sa_to_v_per_um", "equivalent_diameter_um"]
+VOID_COLUMNS = [
+    "sample",
+    "scan",
+    "void_id",
+    "host_particle_id",
+    "centroid_z_um",
+    "centroid_y_um",
+    "centroid_x_um",
+    "volume_um3",
+    "surface_area_um2",
+    "sphericity",
+    "sa_to_v_per_um",
+    "equivalent_diameter_um",
+]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -961,8 +995,9 @@ def particle_table(
     is_solid = np.zeros(256, np.bool_)
     is_solid[np.asarray(solid_labels, np.int64)] = True
     lab_u8 = lab if lab.dtype == np.uint8 else np.clip(lab, 0, 255).astype(np.uint8)
-    env, solid, void_vox = _count_phases(np.ascontiguousarray(inst), np.ascontiguousarray(lab_u8), n, is_solid,
-                                         int(void_label))
+    env, solid, void_vox = _count_phases(
+        np.ascontiguousarray(inst), np.ascontiguousarray(lab_u8), n, is_solid, int(void_label)
+    )
     vl, n_voids = _void_components(lab, void_label)
     n_void = np.zeros(n + 1, np.int64)
     if n_voids:
@@ -972,9 +1007,17 @@ def particle_table(
     objs = ndi.find_objects(inst)
     ids = np.array([i + 1 for i, s in enumerate(objs) if s is not None], np.int64)
     slices = [objs[i - 1] for i in ids]
-    meas = _measure_objects(inst, ids, slices, sp, smooth_sigma_voxels, radii=True,
-                            radius_step_voxels=radius_step_voxels,
-                            radius_smooth_sigma_voxels=radius_smooth_sigma_voxels, area_method=area_method)
+    meas = _measure_objects(
+        inst,
+        ids,
+        slices,
+        sp,
+        smooth_sigma_voxels,
+        radii=True,
+        radius_step_voxels=radius_step_voxels,
+        radius_smooth_sigma_voxels=radius_smooth_sigma_voxels,
+        area_method=area_method,
+    )
     border = touching_border(inst, roi)
     venv = env[ids] * vox
     area = meas["area"]
@@ -1092,15 +1135,33 @@ def volume_weighted_percentile(diameter_um, volume_um3, q: float) -> float:
 
 
 SUMMARY_COLUMNS = [
-    "sample", "n_particles", "n_border_particles", "n_void_particles", "n_voids",
-    "mean_particle_volume_um3", "mean_particle_envelope_volume_um3", "mean_particle_surface_area_um2",
-    "mean_particle_sphericity", "mean_particle_sa_to_v_per_um", "mean_particle_equivalent_diameter_um",
-    "mean_void_volume_um3", "mean_void_surface_area_um2", "mean_void_sphericity", "mean_void_sa_to_v_per_um",
+    "sample",
+    "n_particles",
+    "n_border_particles",
+    "n_void_particles",
+    "n_voids",
+    "mean_particle_volume_um3",
+    "mean_particle_envelope_volume_um3",
+    "mean_particle_surface_area_um2",
+    "mean_particle_sphericity",
+    "mean_particle_sa_to_v_per_um",
+    "mean_particle_equivalent_diameter_um",
+    "mean_void_volume_um3",
+    "mean_void_surface_area_um2",
+    "mean_void_sphericity",
+    "mean_void_sa_to_v_per_um",
     "mean_void_equivalent_diameter_um",
-    "dead_volume_percent_void_particles", "dead_volume_percent_net", "void_particle_frequency_per_100",
-    "d10_volume_weighted_um", "d50_volume_weighted_um", "d90_volume_weighted_um",
-    "mean_radius_um", "mean_roughness_proxy_um", "mean_local_roughness_um",
-    "reference_range_miles", "range_impact_miles",
+    "dead_volume_percent_void_particles",
+    "dead_volume_percent_net",
+    "void_particle_frequency_per_100",
+    "d10_volume_weighted_um",
+    "d50_volume_weighted_um",
+    "d90_volume_weighted_um",
+    "mean_radius_um",
+    "mean_roughness_proxy_um",
+    "mean_local_roughness_um",
+    "reference_range_miles",
+    "range_impact_miles",
 ]
 
 
@@ -1151,33 +1212,44 @@ def powder_summary(
         vin = v.iloc[0:0]
     row["n_voids"] = int(len(vin))
     if len(pin) == 0:
-        warnings.warn(f"powder_summary({sample!r}): no particle away from the border; statistics are NaN",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"powder_summary({sample!r}): no particle away from the border; statistics are NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         row["n_void_particles"] = 0
         row["n_voids"] = 0
         return pd.DataFrame([row])[SUMMARY_COLUMNS]
     has_void = pin["n_internal_voids"].to_numpy() > 0
     row["n_void_particles"] = int(has_void.sum())
-    for col in ("volume_um3", "envelope_volume_um3", "surface_area_um2", "sphericity", "sa_to_v_per_um",
-                "equivalent_diameter_um"):
+    for col in (
+        "volume_um3",
+        "envelope_volume_um3",
+        "surface_area_um2",
+        "sphericity",
+        "sa_to_v_per_um",
+        "equivalent_diameter_um",
+    ):
         row["mean_particle_" + col] = float(np.nanmean(pin[col])) if pin[col].notna().any() else np.nan
         if col != "envelope_volume_um3":
-            row["mean_void_" + col] = (float(np.nanmean(vin[col])) if len(vin) and vin[col].notna().any()
-                                       else np.nan)
+            row["mean_void_" + col] = float(np.nanmean(vin[col])) if len(vin) and vin[col].notna().any() else np.nan
     dv = pin["dead_volume_fraction"].to_numpy(float)
     row["dead_volume_percent_void_particles"] = float(100.0 * np.mean(dv[has_void])) if has_void.any() else 0.0
     net = float(pin["internal_void_volume_um3"].sum() / pin["envelope_volume_um3"].sum())
     row["dead_volume_percent_net"] = 100.0 * net
     row["void_particle_frequency_per_100"] = 100.0 * float(has_void.mean())
     for q in (10, 50, 90):
-        row[f"d{q}_volume_weighted_um"] = volume_weighted_percentile(pin["equivalent_diameter_um"],
-                                                                     pin["envelope_volume_um3"], q)
+        row[f"d{q}_volume_weighted_um"] = volume_weighted_percentile(
+            pin["equivalent_diameter_um"], pin["envelope_volume_um3"], q
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         row["mean_radius_um"] = float(np.nanmean(pin[[f"mean_radius_{pl}_um" for pl in PLANES]].to_numpy(float)))
         row["mean_roughness_proxy_um"] = float(
-            np.nanmean(pin[[f"roughness_proxy_{pl}_um" for pl in PLANES]].to_numpy(float)))
+            np.nanmean(pin[[f"roughness_proxy_{pl}_um" for pl in PLANES]].to_numpy(float))
+        )
         row["mean_local_roughness_um"] = float(
-            np.nanmean(pin[[f"local_roughness_{pl}_um" for pl in PLANES]].to_numpy(float)))
+            np.nanmean(pin[[f"local_roughness_{pl}_um" for pl in PLANES]].to_numpy(float))
+        )
     row["range_impact_miles"] = net * float(reference_range_miles)
     return pd.DataFrame([row])[SUMMARY_COLUMNS]

@@ -13,8 +13,14 @@ import numpy as np
 
 from .segment import LABEL_BINDER, LABEL_SOLID, label_pore_space
 
-PHASE_NAMES = {"pore": 0, "void": 0, "active": LABEL_SOLID, "solid": LABEL_SOLID, "binder": LABEL_BINDER,
-               "cbd": LABEL_BINDER}
+PHASE_NAMES = {
+    "pore": 0,
+    "void": 0,
+    "active": LABEL_SOLID,
+    "solid": LABEL_SOLID,
+    "binder": LABEL_BINDER,
+    "cbd": LABEL_BINDER,
+}
 
 
 def parse_phase_map(text: str) -> dict[int, str]:
@@ -25,7 +31,8 @@ def parse_phase_map(text: str) -> dict[int, str]:
         name = name.strip().lower()
         if not sep or not value.strip().lstrip("-").isdigit() or name not in PHASE_NAMES:
             raise ValueError(
-                f"phase map {text!r}: item {item.strip()!r} is not 'value:name' with name one of {sorted(PHASE_NAMES)}")
+                f"phase map {text!r}: item {item.strip()!r} is not 'value:name' with name one of {sorted(PHASE_NAMES)}"
+            )
         if int(value) in mapping:
             raise ValueError(f"phase map {text!r}: value {int(value)} given twice")
         mapping[int(value)] = name

@@ -1,54 +1,133 @@
-"""Hashes that tie outputs to the code and parameters that made them."""
+"""Hashes that tie outputs to the code and parameters that made them.
+
+A rule passes :func:`script_code_hash` of its script through ``params:``, so editing any
+library module the script reaches (through imports, transitively, packages included)
+reruns exactly the rules that run that code.
+"""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
 
 LIBRARY_DIR = Path(__file__).resolve().parent
+PACKAGE = "batteryct"
 
 
-def library_imports(module: str) -> set[str]:
-    """The batteryct modules ``module`` imports, directly or through others (itself
-    included): relative imports anywhere in the source, function-level ones too."""
-    import ast
+def module_path(module: str, library_dir: Path | None = None) -> Path | None:
+    """Locate the source file of the dotted library module ``module`` (``batteryct.network._graph``).
 
+    A package is its ``__init__.py``. Returns None for a name that is not a library module
+    (for example a function imported from a module).
+    """
+    root = LIBRARY_DIR if library_dir is None else Path(library_dir)
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = root.joinpath(*parts[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if len(parts) > 1 and base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Collect the dotted library names a source imports.
+
+    ``import x.y`` gives ``x.y``; ``from x import z`` gives ``x`` and ``x.z`` (the latter
+    counts only where it is a module).
+    """
+    names: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                if node.level > 1:
+                    parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+
+
+def _with_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def library_imports(source: str | Path, library_dir: Path | None = None) -> set[str]:
+    """Find the library modules a script or module reaches, directly or through others.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        A dotted module name (``"batteryct.electrode"``) or the path of a script.
+    library_dir : pathlib.Path, optional
+        The ``batteryct`` package folder (default: this library).
+
+    Returns
+    -------
+    set of str
+        Dotted module names, the package ``__init__`` modules on the way included
+        (importing ``batteryct.network._graph`` runs ``batteryct/__init__.py`` and
+        ``batteryct/network/__init__.py`` first). Imports inside functions count too.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` names no library module and is not a file.
+
+    Examples
+    --------
+    >>> "batteryct.io" in library_imports("batteryct.electrode")
+    True
+    """
     seen: set[str] = set()
-    todo = [module]
+    todo: list[str] = []
+    if isinstance(source, str) and source.split(".")[0] == PACKAGE:
+        if module_path(source, library_dir) is None:
+            raise ValueError(f"no batteryct module {source!r}")
+        todo.append(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(f"no batteryct module or script {str(source)!r}")
+        tree = ast.parse(path.read_text(), filename=str(path))
+        todo.extend(_imported_names(tree, "__script__", False))
     while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        path = LIBRARY_DIR / f"{name}.py"
-        if not path.exists():
-            raise ValueError(f"no batteryct module {name!r} ({path})")
-        seen.add(name)
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                if node.module:
-                    todo.append(node.module.split(".")[0])
-                else:
-                    todo.extend(alias.name for alias in node.names)
+        for name in _with_parents(todo.pop()):
+            if name in seen:
+                continue
+            path = module_path(name, library_dir)
+            if path is None:
+                continue
+            seen.add(name)
+            tree = ast.parse(path.read_text(), filename=str(path))
+            todo.extend(_imported_names(tree, name, path.name == "__init__.py"))
     return seen
 
 
-def code_hash(*modules: str) -> str:
-    """SHA-256 (16 hex digits) of the source of the named batteryct modules and of every
-    library module they import (:func:`library_imports`).
+def script_code_hash(script: str | Path, library_dir: Path | None = None) -> str:
+    """Hash (SHA-256, 16 hex digits) every library module a script reaches (:func:`library_imports`).
 
-    A rule passes this through ``params:`` so that editing a module it runs, or one that
-    module depends on, reruns it.
+    The script's own text is not included: Snakemake already reruns a rule whose script changed.
     """
     h = hashlib.sha256()
-    for name in sorted(set().union(*(library_imports(m) for m in modules))):
-        path = LIBRARY_DIR / f"{name}.py"
+    for name in sorted(library_imports(Path(script), library_dir)):
         h.update(name.encode())
-        h.update(path.read_bytes())
+        h.update(module_path(name, library_dir).read_bytes())
     return h.hexdigest()[:16]
 
 
 def params_hash(params: dict) -> str:
-    """Stable hash of a JSON-serialisable parameter dict."""
+    """Hash (SHA-256, 16 hex digits) a JSON-serialisable parameter dict, stably."""
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]

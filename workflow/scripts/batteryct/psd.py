@@ -184,8 +184,8 @@ def psd_summary(diameters_um) -> dict:
     d = _clean(diameters_um)
     out = {"n_particles": int(d.size)}
     qs = np.array([0.1, 0.5, 0.9])
-    for name, w in (("number", np.ones_like(d)), ("volume", d ** 3)):
-        d10, d50, d90 = (weighted_quantiles(d, w, qs) if d.size else (np.nan,) * 3)
+    for name, w in (("number", np.ones_like(d)), ("volume", d**3)):
+        d10, d50, d90 = weighted_quantiles(d, w, qs) if d.size else (np.nan,) * 3
         out[f"d10_{name}_um"] = float(d10)
         out[f"d50_{name}_um"] = float(d50)
         out[f"d90_{name}_um"] = float(d90)
@@ -193,8 +193,8 @@ def psd_summary(diameters_um) -> dict:
         d10, d50, d90 = (out[f"d{k}_{name}_um"] for k in (10, 50, 90))
         out[f"span_{name}"] = float((d90 - d10) / d50) if d.size else np.nan
     if d.size:
-        out["d32_um"] = float(np.sum(d ** 3) / np.sum(d ** 2))
-        out["d43_um"] = float(np.sum(d ** 4) / np.sum(d ** 3))
+        out["d32_um"] = float(np.sum(d**3) / np.sum(d**2))
+        out["d43_um"] = float(np.sum(d**4) / np.sum(d**3))
         out["mean_number_um"] = float(np.mean(d))
     else:
         out["d32_um"] = out["d43_um"] = out["mean_number_um"] = np.nan
@@ -277,10 +277,19 @@ def lognormal_fit(diameters_um, confidence: float = 0.95, n_mc: int = 1000, seed
         and ``ks_pvalue`` (Lilliefors, Monte Carlo). NaN when fewer than 3 diameters.
     """
     d = _clean(diameters_um)
-    keys = ["lognormal_mu", "lognormal_mu_ci_low", "lognormal_mu_ci_high",
-            "lognormal_median_um", "lognormal_median_ci_low_um", "lognormal_median_ci_high_um",
-            "lognormal_sigma", "lognormal_sigma_ci_low", "lognormal_sigma_ci_high",
-            "ks_statistic", "ks_pvalue"]
+    keys = [
+        "lognormal_mu",
+        "lognormal_mu_ci_low",
+        "lognormal_mu_ci_high",
+        "lognormal_median_um",
+        "lognormal_median_ci_low_um",
+        "lognormal_median_ci_high_um",
+        "lognormal_sigma",
+        "lognormal_sigma_ci_low",
+        "lognormal_sigma_ci_high",
+        "ks_statistic",
+        "ks_pvalue",
+    ]
     n = d.size
     if n < 3:
         return {k: np.nan for k in keys}
@@ -304,8 +313,8 @@ def lognormal_fit(diameters_um, confidence: float = 0.95, n_mc: int = 1000, seed
         "lognormal_median_ci_low_um": float(np.exp(mu - half)),
         "lognormal_median_ci_high_um": float(np.exp(mu + half)),
         "lognormal_sigma": sigma,
-        "lognormal_sigma_ci_low": float(np.sqrt((n - 1) * s1 ** 2 / chi_hi)),
-        "lognormal_sigma_ci_high": float(np.sqrt((n - 1) * s1 ** 2 / chi_lo)),
+        "lognormal_sigma_ci_low": float(np.sqrt((n - 1) * s1**2 / chi_hi)),
+        "lognormal_sigma_ci_high": float(np.sqrt((n - 1) * s1**2 / chi_lo)),
     }
     if sigma > 0:
         z = np.sort((x - mu) / sigma)
@@ -340,13 +349,14 @@ def percentile_lognormal(d10_um, d50_um, d90_um) -> dict:
         sigma = np.log(d90 / d10) / Z90_SPAN
     return {
         "percentile_sigma": float(sigma),
-        "percentile_median_number_um": float(d50 * np.exp(-3 * sigma ** 2)),
-        "d32_percentile_um": float(d50 * np.exp(-0.5 * sigma ** 2)),
+        "percentile_median_number_um": float(d50 * np.exp(-3 * sigma**2)),
+        "d32_percentile_um": float(d50 * np.exp(-0.5 * sigma**2)),
     }
 
 
-def dispersion_index(diameters_um, agglomerate_z: float = 3.0, agglomerate_weight: float = 10.0,
-                     sigma_floor: float = 0.05) -> dict:
+def dispersion_index(
+    diameters_um, agglomerate_z: float = 3.0, agglomerate_weight: float = 10.0, sigma_floor: float = 0.05
+) -> dict:
     """Dispersion index: number span of primary particles + volume penalty of agglomerates.
 
     Implements the two requirements of seed 000, "The Art of Building", paragraph 1
@@ -376,8 +386,13 @@ def dispersion_index(diameters_um, agglomerate_z: float = 3.0, agglomerate_weigh
         which a particle counts as an agglomerate). NaN for fewer than 3 diameters.
     """
     d = _clean(diameters_um)
-    keys = ["dispersion_index", "span_number_primary", "agglomerate_volume_fraction",
-            "agglomerate_number_fraction", "agglomerate_threshold_um"]
+    keys = [
+        "dispersion_index",
+        "span_number_primary",
+        "agglomerate_volume_fraction",
+        "agglomerate_number_fraction",
+        "agglomerate_threshold_um",
+    ]
     if d.size < 3:
         return {k: np.nan for k in keys}
     x = np.log(d)
@@ -388,7 +403,7 @@ def dispersion_index(diameters_um, agglomerate_z: float = 3.0, agglomerate_weigh
     primary = d[~agg]
     q10, q50, q90 = weighted_quantiles(primary, None, [0.1, 0.5, 0.9])
     span_p = float((q90 - q10) / q50)
-    vfrac = float(np.sum(d[agg] ** 3) / np.sum(d ** 3))
+    vfrac = float(np.sum(d[agg] ** 3) / np.sum(d**3))
     return {
         "dispersion_index": span_p + agglomerate_weight * vfrac,
         "span_number_primary": span_p,
@@ -398,8 +413,9 @@ def dispersion_index(diameters_um, agglomerate_z: float = 3.0, agglomerate_weigh
     }
 
 
-def _psd_row(d: np.ndarray, ks_alpha, d32_rel_tol, agglomerate_z, agglomerate_weight,
-             sigma_floor, n_ks_mc, seed) -> dict:
+def _psd_row(
+    d: np.ndarray, ks_alpha, d32_rel_tol, agglomerate_z, agglomerate_weight, sigma_floor, n_ks_mc, seed
+) -> dict:
     row = psd_summary(d)
     row.update(lognormal_fit(d, n_mc=n_ks_mc, seed=seed))
     row.update(percentile_lognormal(row["d10_volume_um"], row["d50_volume_um"], row["d90_volume_um"]))
@@ -481,18 +497,17 @@ def psd_table(
             "sample": sample,
             "n_border_excluded": int(np.count_nonzero(border)),
             "n_invalid_dropped": int(np.count_nonzero(~valid & ~border)),
-            "total_volume_um3": float(grp["volume_um3"].to_numpy(float)[use].sum())
-            if "volume_um3" in grp else np.nan,
+            "total_volume_um3": float(grp["volume_um3"].to_numpy(float)[use].sum()) if "volume_um3" in grp else np.nan,
         }
         if d.size < min_particles:
             row = {k: np.nan for k in template}
             row["n_particles"] = int(d.size)
             row["ks_reject"] = row["d32_route_ok"] = row["lognormal_ok"] = False
-            row["warning"] = (f"only {d.size} particles not touching the border "
-                              f"(minimum {min_particles}); no size statistics")
+            row["warning"] = (
+                f"only {d.size} particles not touching the border (minimum {min_particles}); no size statistics"
+            )
         else:
-            row = _psd_row(d, ks_alpha, d32_rel_tol, agglomerate_z, agglomerate_weight,
-                           sigma_floor, n_ks_mc, seed)
+            row = _psd_row(d, ks_alpha, d32_rel_tol, agglomerate_z, agglomerate_weight, sigma_floor, n_ks_mc, seed)
             row["warning"] = ""
         rows.append({**base, **row})
     cols = ["sample", "n_particles", "n_border_excluded", "n_invalid_dropped", "total_volume_um3"]

@@ -172,7 +172,7 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _CHUNK = 256  # walkers per parallel work item
 # (z, y, x) index pairs of the six stored second moments: zz, yy, xx, zy, zx, yx
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
-from ._validation import as_mask_3d
+from ._checks import as_mask_3d
 
 
 # --------------------------------------------------------------------------------------
@@ -345,8 +345,9 @@ def _mix(z):  # pragma: no cover - numba
 
 
 @njit(parallel=True, cache=True)
-def _walk(padded, seed, chunk_lo, chunk_hi, n_steps, sample_steps, n_lags, axis_thr, periodic,
-          out):  # pragma: no cover - numba
+def _walk(
+    padded, seed, chunk_lo, chunk_hi, n_steps, sample_steps, n_lags, axis_thr, periodic, out
+):  # pragma: no cover - numba
     """Advance every walker through all its steps; per-chunk int64 sums of dx_i dx_j.
 
     padded : uint8 (nz + 2, ny + 2, nx + 2), 1 on the start set (walkers never leave
@@ -627,8 +628,18 @@ def random_walk_tortuosity(
         del walk
         sums = np.zeros((len(lo), n_lags, 6), np.int64)
         seed_mixed = np.uint64(_mix(np.uint64(seed) ^ _GAMMA))
-        _walk(padded, seed_mixed, np.array(lo, np.int64), np.array(hi, np.int64), n_steps,
-              sample_steps, n_lags, axis_thr, boundary == "periodic", sums)
+        _walk(
+            padded,
+            seed_mixed,
+            np.array(lo, np.int64),
+            np.array(hi, np.int64),
+            n_steps,
+            sample_steps,
+            n_lags,
+            axis_thr,
+            boundary == "periodic",
+            sums,
+        )
         del padded
         np.add.at(batch_sums, owner, sums)
     t_walk = time.perf_counter() - t0
@@ -644,7 +655,7 @@ def random_walk_tortuosity(
     d6 = 0.5 * _slope(tf, msd[fit, :].T)  # equals the weighted mean of d_b
     d6_se = np.sqrt((wgt[:, None] * (d_b - d6) ** 2).sum(axis=0) / (n_batches - 1))
     idx = np.flatnonzero(fit)
-    early, late = idx[: (idx.size + 1) // 2 + 1], idx[idx.size // 2:]
+    early, late = idx[: (idx.size + 1) // 2 + 1], idx[idx.size // 2 :]
     d_early = 0.5 * _slope(lag_t[early], msd[early, :3].T)
     d_late = 0.5 * _slope(lag_t[late], msd[late, :3].T)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -703,6 +714,5 @@ def random_walk_tortuosity(
         "n_batches": n_batches,
         "voxel_size_um": tuple(float(v) for v in h),
         "n_threads": int(numba.get_num_threads()),
-        "time_s": {"clusters": t_clusters, "walk": t_walk,
-                   "total": time.perf_counter() - t_start},
+        "time_s": {"clusters": t_clusters, "walk": t_walk, "total": time.perf_counter() - t_start},
     }

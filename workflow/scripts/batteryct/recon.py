@@ -121,8 +121,7 @@ def flat_dark_normalize(
     dark = np.median(np.asarray(darks, dtype=np.float32), axis=0)
     if flat.shape != projections.shape[1:] or dark.shape != projections.shape[1:]:
         raise ValueError(
-            f"flats {flat.shape} / darks {dark.shape} do not match projection frames "
-            f"{projections.shape[1:]}"
+            f"flats {flat.shape} / darks {dark.shape} do not match projection frames {projections.shape[1:]}"
         )
     denom = flat - dark
     dead = ~(denom > 0)
@@ -141,9 +140,7 @@ def flat_dark_normalize(
     return out, n_clipped
 
 
-def remove_zingers(
-    projections: np.ndarray, threshold: float = 0.3, size: int = 3
-) -> tuple[np.ndarray, int]:
+def remove_zingers(projections: np.ndarray, threshold: float = 0.3, size: int = 3) -> tuple[np.ndarray, int]:
     """Replace zingers (isolated bright outliers) by the local median.
 
     Each frame is median filtered with a ``size x size`` window; a pixel with
@@ -304,9 +301,7 @@ def _sinogram_180(sinogram2d: np.ndarray, theta_rad: np.ndarray) -> np.ndarray:
         raise ValueError("angles must not all be equal")
     span = theta[-1] - theta[0]
     if span < math.pi - 1.5 * step:
-        raise ValueError(
-            f"Vo's method needs a 180 deg sinogram; angles span only {math.degrees(span):.2f} deg"
-        )
+        raise ValueError(f"Vo's method needs a 180 deg sinogram; angles span only {math.degrees(span):.2f} deg")
     keep = theta < theta[0] + math.pi - 0.5 * step
     return sino[keep]
 
@@ -331,9 +326,12 @@ def _double_wedge_mask(height: int, width: int, radius_px: float, hor_drop: int 
     return mask
 
 
-def _vo_metric(center_px: float, sino: np.ndarray, sino_flip: np.ndarray, sino_comp: np.ndarray, weight: np.ndarray) -> float:
+def _vo_metric(
+    center_px: float, sino: np.ndarray, sino_flip: np.ndarray, sino_comp: np.ndarray, weight: np.ndarray
+) -> float:
     """Weighted Fourier magnitude outside the double wedge of the 360 deg sinogram
-    built from ``sino`` and its mirror shifted for a trial centre."""
+    built from ``sino`` and its mirror shifted for a trial centre.
+    """
     ncol = sino.shape[1]
     shift_col = 2.0 * (center_px - (ncol - 1.0) / 2.0)
     if shift_col == math.floor(shift_col):
@@ -357,7 +355,8 @@ def _vo_metric(center_px: float, sino: np.ndarray, sino_flip: np.ndarray, sino_c
 
 def _angular_smoothing_weights(height: int, sigma_rows: float) -> np.ndarray:
     """Transfer function (fftshifted, column vector) of a Gaussian of ``sigma_rows``
-    along the angle axis of a periodic 360 deg sinogram of ``height`` rows."""
+    along the angle axis of a periodic 360 deg sinogram of ``height`` rows.
+    """
     freq = np.fft.fftshift(np.fft.fftfreq(height))  # cycles / row
     return np.exp(-2.0 * (np.pi * sigma_rows * freq) ** 2)[:, None].astype(np.float32)
 
@@ -425,8 +424,7 @@ def find_center_vo(
     i_min = int(np.argmin(metric))
     if i_min in (0, cands.size - 1):
         warnings.warn(
-            f"find_center_vo: minimum at the edge of the search range "
-            f"[{start}, {stop}] px; widen search_radius_px",
+            f"find_center_vo: minimum at the edge of the search range [{start}, {stop}] px; widen search_radius_px",
             stacklevel=2,
         )
     c0 = cands[i_min]
@@ -498,9 +496,7 @@ def find_center_phase_correlation(
         )
         shift_col = float(shift[0])
     else:
-        shift, _, _ = phase_cross_correlation(
-            a, b_flip, upsample_factor=upsample_factor, normalization=normalization
-        )
+        shift, _, _ = phase_cross_correlation(a, b_flip, upsample_factor=upsample_factor, normalization=normalization)
         shift_col = float(shift[1])
     # b_flip(j) = p(theta, 2c - (N - 1) + j); b_flip shifted by shift_col (what
     # phase_cross_correlation returns) equals a(j) = p(theta, j), hence

@@ -47,13 +47,15 @@ def _img_tag(path: Path) -> str:
 
 def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, Path], notes: str = "") -> str:
     """One HTML page with every table (numbers rounded to 4 significant digits) and image."""
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
-             ".scroll{overflow-x:auto;max-width:100%}"
-             "img{min-width:256px;max-width:100%;image-rendering:pixelated;border:1px solid #ccc}"
-             "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        ".scroll{overflow-x:auto;max-width:100%}"
+        "img{min-width:256px;max-width:100%;image-rendering:pixelated;border:1px solid #ccc}"
+        "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
     if notes:
         parts.append(f"<p>{html.escape(notes)}</p>")
     for name, table in tables.items():
@@ -61,8 +63,11 @@ def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, P
         if table.empty:
             parts.append("<p>(empty)</p>")
         else:
-            parts.append('<div class="scroll">'
-                         + table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="–") + "</div>")
+            parts.append(
+                '<div class="scroll">'
+                + table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="–")
+                + "</div>"
+            )
     if images:
         parts.append("<h2>Images</h2>")
         for caption, path in images.items():

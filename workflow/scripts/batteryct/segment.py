@@ -391,7 +391,12 @@ class GMMThresholds:
     def log_joint(self, x: np.ndarray) -> np.ndarray:
         """``log(w_k N(x; m_k, s_k))`` for each class, shape ``x.shape + (K,)``."""
         x = np.asarray(x, dtype=np.float64)[..., None]
-        return np.log(self.weights) - np.log(self.stds) - 0.5 * np.log(2 * np.pi) - 0.5 * ((x - self.means) / self.stds) ** 2
+        return (
+            np.log(self.weights)
+            - np.log(self.stds)
+            - 0.5 * np.log(2 * np.pi)
+            - 0.5 * ((x - self.means) / self.stds) ** 2
+        )
 
     def classify(self, volume: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Posterior-argmax class (uint8, 0 = lowest mean) of every voxel."""
@@ -440,7 +445,11 @@ def _decision_intervals(means, stds, weights) -> tuple[np.ndarray, np.ndarray, n
         thresholds.append(float(r[0]) if r.size else 0.5 * (means[i] + means[i + 1]))
     roots = np.unique(np.asarray([r for r in roots if np.isfinite(r)], dtype=np.float64))
     probe = np.concatenate(
-        [[roots[0] - 1.0] if roots.size else [0.0], 0.5 * (roots[1:] + roots[:-1]), [roots[-1] + 1.0] if roots.size else []]
+        [
+            [roots[0] - 1.0] if roots.size else [0.0],
+            0.5 * (roots[1:] + roots[:-1]),
+            [roots[-1] + 1.0] if roots.size else [],
+        ]
     )
     x = probe[:, None]
     lj = np.log(weights) - np.log(stds) - 0.5 * ((x - means) / stds) ** 2
@@ -717,7 +726,8 @@ def estimate_phase_levels(
         raise ValueError(
             f"cannot separate the phases: the pore ({mp:.4g} ± {sp:.2g}) and active ({ma:.4g} ± {sa:.2g}) "
             f"grey levels are not distinct peaks (separation D = {separation:.2f} < {MIN_PEAK_SEPARATION}); "
-            "a single-phase or featureless volume? Check the scan, or import an existing segmentation as 'labels'")
+            "a single-phase or featureless volume? Check the scan, or import an existing segmentation as 'labels'"
+        )
     return mp, sp, ma, sa, np.asarray(t, dtype=np.float64)
 
 
@@ -766,8 +776,9 @@ def estimate_binder_level(
     return None
 
 
-def active_edge_deficit(volume: np.ndarray, active: np.ndarray, roi: np.ndarray | None,
-                        pore_level: float, active_level: float) -> float:
+def active_edge_deficit(
+    volume: np.ndarray, active: np.ndarray, roi: np.ndarray | None, pore_level: float, active_level: float
+) -> float:
     """Edge blur measure: ``(active_level - median of the outer active layer) / contrast``.
 
     The outer layer is the active voxels with a non-active 26-neighbour. For a blurred
@@ -789,8 +800,9 @@ def active_edge_deficit(volume: np.ndarray, active: np.ndarray, roi: np.ndarray 
     return float((active_level - np.median(volume[layer])) / (active_level - pore_level))
 
 
-def estimate_ring_profile(volume: np.ndarray, mask: np.ndarray, *, bin_px: float = 0.5,
-                          min_count: int = 50) -> np.ndarray:
+def estimate_ring_profile(
+    volume: np.ndarray, mask: np.ndarray, *, bin_px: float = 0.5, min_count: int = 50
+) -> np.ndarray:
     """Ring-artifact offset ``(ny, nx)``: per-radius median of ``volume`` over ``mask`` voxels.
 
     Rings (miscalibrated detector columns, ring filter off) are offsets constant along z
@@ -930,8 +942,9 @@ class PhaseModel:
         b1 = self.pore_binder_threshold + self.spill_per_neighbour * np.asarray(n_active, dtype=np.float32)
         return np.minimum(b1, np.float32(b2)).astype(np.float32), b2
 
-    def posteriors(self, volume: np.ndarray, n_active: np.ndarray | None = None,
-                   dtype=np.float32, chunk_slices: int = 16) -> np.ndarray:
+    def posteriors(
+        self, volume: np.ndarray, n_active: np.ndarray | None = None, dtype=np.float32, chunk_slices: int = 16
+    ) -> np.ndarray:
         """Class posteriors ``(3, *volume.shape)`` in the order of :data:`PHASE_CLASSES`."""
         from scipy.special import ndtr
 
@@ -1103,7 +1116,7 @@ class MultiphaseResult:
     posteriors: np.ndarray | None
     overridden: np.ndarray
     info: dict
-    model: "PhaseModel"
+    model: PhaseModel
 
 
 def _check_volume(volume: np.ndarray) -> np.ndarray:
@@ -1130,8 +1143,17 @@ def _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_s
     return roi, den
 
 
-def _base_info(n_solid_phases, denoise_method, denoise_strength, patch_size, patch_distance, min_solid_voxels,
-               min_pore_voxels, fov_radius_fraction, seed) -> dict:
+def _base_info(
+    n_solid_phases,
+    denoise_method,
+    denoise_strength,
+    patch_size,
+    patch_distance,
+    min_solid_voxels,
+    min_pore_voxels,
+    fov_radius_fraction,
+    seed,
+) -> dict:
     return {
         "n_solid_phases": int(n_solid_phases),
         "denoise_method": denoise_method,
@@ -1191,15 +1213,30 @@ def segment_multiphase(
     """
     vol = _check_volume(volume)
     timings: dict[str, float] = {}
-    info = _base_info(2, denoise_method, denoise_strength, patch_size, patch_distance, min_solid_voxels,
-                      min_pore_voxels, fov_radius_fraction, seed)
-    roi, den = _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance,
-                        timings, info)
+    info = _base_info(
+        2,
+        denoise_method,
+        denoise_strength,
+        patch_size,
+        patch_distance,
+        min_solid_voxels,
+        min_pore_voxels,
+        fov_radius_fraction,
+        seed,
+    )
+    roi, den = _prepare(
+        vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info
+    )
     outside = None if roi is None else ~roi
 
     t = time.perf_counter()
-    fit = dict(max_samples=max_samples, seed=seed, spill_correction=partial_volume_correction,
-               binder_level=binder_level, active_fraction=active_fraction)
+    fit = dict(
+        max_samples=max_samples,
+        seed=seed,
+        spill_correction=partial_volume_correction,
+        binder_level=binder_level,
+        active_fraction=active_fraction,
+    )
     model = fit_phase_model(den, roi, **fit)
     info["ring_offset_max_abs"] = 0.0
     if ring_correction:
@@ -1223,8 +1260,14 @@ def segment_multiphase(
     cls = np.argmax(post, axis=0).astype(np.uint8)
     # voxels a context-free rule (no spill term) would call binder but the model keeps as pore
     t_pb0 = np.float32(model.pore_binder_threshold)
-    n_pv = int(np.count_nonzero((cls == 0) & (den > t_pb0) & (den <= np.float32(model.binder_active_threshold))
-                                & (roi if roi is not None else True)))
+    n_pv = int(
+        np.count_nonzero(
+            (cls == 0)
+            & (den > t_pb0)
+            & (den <= np.float32(model.binder_active_threshold))
+            & (roi if roi is not None else True)
+        )
+    )
     model_d = model.as_dict()
     info["thresholds"] = [float(v) for v in model_d["thresholds"]]
     info["gmm"] = model_d  # class model (pore, binder, active); name kept for compatibility
@@ -1335,10 +1378,20 @@ def segment_volume(
         return res.labels, res.info
 
     timings: dict[str, float] = {}
-    info = _base_info(1, denoise_method, denoise_strength, patch_size, patch_distance, min_solid_voxels,
-                      min_pore_voxels, fov_radius_fraction, seed)
-    roi, den = _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance,
-                        timings, info)
+    info = _base_info(
+        1,
+        denoise_method,
+        denoise_strength,
+        patch_size,
+        patch_distance,
+        min_solid_voxels,
+        min_pore_voxels,
+        fov_radius_fraction,
+        seed,
+    )
+    roi, den = _prepare(
+        vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info
+    )
     outside = None if roi is None else ~roi
 
     t = time.perf_counter()

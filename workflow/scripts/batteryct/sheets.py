@@ -63,8 +63,10 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
             if column is None and err.validator == "required":
                 column = err.message.split("'")[1]
             if column is None and err.validator == "oneOf":
-                problems.append(f"{sheet}, row {i}: give either 'projections', or 'labels' with 'phase_map' "
-                                "and 'pixel_size_um' (not both)")
+                problems.append(
+                    f"{sheet}, row {i}: give either 'projections', or 'labels' with 'phase_map' "
+                    "and 'pixel_size_um' (not both)"
+                )
                 continue
             problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")
         records.append(rec)
@@ -114,8 +116,10 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
         try:
             size = parse_voxel_size(getattr(row, "pixel_size_um", None))
             if isinstance(size, tuple) and isinstance(getattr(row, "projections", None), str):
-                raise ValueError("three voxel edges are only for scans given as 'labels' (a reconstruction "
-                                 "from projections has cubic voxels)")
+                raise ValueError(
+                    "three voxel edges are only for scans given as 'labels' (a reconstruction "
+                    "from projections has cubic voxels)"
+                )
         except ValueError as exc:
             problems[(row.sample, row.scan)] = f"{scans_path}, row {i}, column 'pixel_size_um': {exc}"
         sizes.append(size)
@@ -131,7 +135,8 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
 def parse_voxel_size(value):
     """``pixel_size_um`` of a scan row: a number, or ``"dz,dy,dx"`` for non-cubic voxels of an
     imported label volume (µm, in the volume's axis order). Returns a float, a 3-tuple of
-    floats (equal edges collapse to a float) or None; raises ValueError otherwise."""
+    floats (equal edges collapse to a float) or None; raises ValueError otherwise.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, (int, float)):

@@ -72,7 +72,7 @@ def _box(center, extent, shape):
 
 
 def _grid(lo, hi, center):
-    z, y, x = np.ogrid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    z, y, x = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
     return z - center[0], y - center[1], x - center[2]
 
 
@@ -89,8 +89,9 @@ def _rough_particle_mask(dz, dy, dx, radius, bumps, amplitudes, kappa, semi_axes
     return r <= radius * rel
 
 
-def _stamp_particle(phase, pid, index, center, radius, rng, roughness, n_bumps, kappa,
-                    void_fraction, semi_axes_scale=(1.0, 1.0, 1.0)):
+def _stamp_particle(
+    phase, pid, index, center, radius, rng, roughness, n_bumps, kappa, void_fraction, semi_axes_scale=(1.0, 1.0, 1.0)
+):
     """Voxelise one particle (and its internal void) into the fine grid, in place."""
     extent = radius * (1.0 + 3.0 * roughness) * np.max(semi_axes_scale) + 2
     lo, hi = _box(np.asarray(center), extent, phase.shape)
@@ -204,8 +205,8 @@ def powder_phantom(
     t_sup = max(1, int(round(support_thickness_um / a_um)))
     z0 = 2 * oversample
     yy, xx = np.ogrid[:n, :n]
-    disk = (yy - centre) ** 2 + (xx - centre) ** 2 <= fov_r ** 2
-    phase[z0:z0 + t_sup][:, disk] = SUPPORT
+    disk = (yy - centre) ** 2 + (xx - centre) ** 2 <= fov_r**2
+    phase[z0 : z0 + t_sup][:, disk] = SUPPORT
 
     d_um = lognormal_diameters_um(rng, n_particles, median_diameter_um, sigma_ln, *diameter_range_um)
     d_um = np.sort(d_um)[::-1]  # big ones first settle at the bottom, as after tapping
@@ -216,7 +217,11 @@ def powder_phantom(
     rows = []
     for i, (c_rel, r) in enumerate(zip(centers, radii)):
         c = np.array([c_rel[0], c_rel[1] + centre, c_rel[2] + centre])
-        vf = float(np.clip(rng.normal(void_volume_fraction, 0.25 * void_volume_fraction), 0.01, 0.1)) if has_void[i] else 0.0
+        vf = (
+            float(np.clip(rng.normal(void_volume_fraction, 0.25 * void_volume_fraction), 0.01, 0.1))
+            if has_void[i]
+            else 0.0
+        )
         n_solid, n_void, _ = _stamp_particle(phase, pid, i, c, r, rng, roughness, 40, 25.0, vf)
         rows.append((i + 1, c, r, n_solid, n_void))
     return Phantom(phase, pid, a_um, _particle_table(rows, pid, a_um))
@@ -253,12 +258,15 @@ def electrode_phantom(
     centre = (n - 1) / 2.0
     pillar_r = pillar_fill * centre
     yy, xx = np.ogrid[:n, :n]
-    disk = (yy - centre) ** 2 + (xx - centre) ** 2 <= pillar_r ** 2
+    disk = (yy - centre) ** 2 + (xx - centre) ** 2 <= pillar_r**2
     pillar = np.broadcast_to(disk, shape)
     pillar_voxels = int(np.count_nonzero(disk)) * n
     target_active = 1.0 - porosity - binder_fraction
-    scale = ((1 - calendering_strain) ** (2.0 / 3.0), (1 - calendering_strain) ** (-1.0 / 3.0),
-             (1 - calendering_strain) ** (-1.0 / 3.0))
+    scale = (
+        (1 - calendering_strain) ** (2.0 / 3.0),
+        (1 - calendering_strain) ** (-1.0 / 3.0),
+        (1 - calendering_strain) ** (-1.0 / 3.0),
+    )
     rows = []
     placed = []  # (center, bounding radius)
     n_active = 0
@@ -316,8 +324,8 @@ def _particle_table(rows, pid, a_um) -> pd.DataFrame:
                 "y_um": c[1] * a_um,
                 "x_um": c[2] * a_um,
                 "nominal_diameter_um": 2 * r * a_um,
-                "volume_um3": n_solid * a_um ** 3,
-                "void_volume_um3": n_void * a_um ** 3,
+                "volume_um3": n_solid * a_um**3,
+                "void_volume_um3": n_void * a_um**3,
                 "has_void": n_void > 0,
                 "touches_border": bool(border[pid_i]),
                 "n_fine_voxels": int(counts[pid_i]) if pid_i < len(counts) else 0,
@@ -376,12 +384,18 @@ def _project_fine(mu, cos_t, sin_t, center_fine, voxel_um):
     return out
 
 
-def project(mu_fine: np.ndarray, theta_rad: np.ndarray, center_px: float, oversample: int,
-            fine_voxel_um: float) -> np.ndarray:
+def project(
+    mu_fine: np.ndarray, theta_rad: np.ndarray, center_px: float, oversample: int, fine_voxel_um: float
+) -> np.ndarray:
     """Line integrals on the fine detector, ``(n_angles, n_fine_rows, n_fine_columns)``."""
     center_fine = oversample * center_px + (oversample - 1) / 2.0
-    return _project_fine(np.ascontiguousarray(mu_fine, dtype=np.float32), np.cos(theta_rad),
-                         np.sin(theta_rad), float(center_fine), float(fine_voxel_um))
+    return _project_fine(
+        np.ascontiguousarray(mu_fine, dtype=np.float32),
+        np.cos(theta_rad),
+        np.sin(theta_rad),
+        float(center_fine),
+        float(fine_voxel_um),
+    )
 
 
 def detector_intensity(line_integrals_fine: np.ndarray, oversample: int) -> np.ndarray:
@@ -410,14 +424,20 @@ def acquire(
     n_ang, n_rows, n_cols = transmission.shape
     pixel_gain = rng.normal(1.0, 0.02, (n_rows, n_cols))  # flat-field corrected away
     column_error = np.ones(n_cols)
-    bad_cols = np.sort(rng.choice(np.arange(4, n_cols - 4), size=n_bad_columns, replace=False)) if n_bad_columns else np.array([], int)
+    bad_cols = (
+        np.sort(rng.choice(np.arange(4, n_cols - 4), size=n_bad_columns, replace=False))
+        if n_bad_columns
+        else np.array([], int)
+    )
     for col in bad_cols:
         # Gain that drifted after the flats were taken: not corrected, gives a ring.
         column_error[col] = 1.0 + rng.choice([-1, 1]) * rng.uniform(*bad_column_gain_range)
     drift = 1.0 + beam_drift * np.linspace(-1, 1, n_ang)
     expected = flat_counts * pixel_gain[None] * column_error[None, None, :] * transmission * drift[:, None, None]
     projections = rng.poisson(expected).astype(np.float64) + rng.poisson(dark_counts, transmission.shape)
-    flats = rng.poisson(flat_counts * pixel_gain[None], (n_flats, n_rows, n_cols)) + rng.poisson(dark_counts, (n_flats, n_rows, n_cols))
+    flats = rng.poisson(flat_counts * pixel_gain[None], (n_flats, n_rows, n_cols)) + rng.poisson(
+        dark_counts, (n_flats, n_rows, n_cols)
+    )
     darks = rng.poisson(dark_counts, (n_darks, n_rows, n_cols)).astype(np.float64)
     n_zingers = rng.binomial(projections.size, zinger_fraction)
     zinger_index = rng.choice(projections.size, size=n_zingers, replace=False)
@@ -426,8 +446,11 @@ def acquire(
     flats = flats.astype(np.float64)
     flats.ravel()[flat_zinger] += flat_counts * 2.0
     clip = lambda x: np.clip(np.rint(x), 0, 65535).astype(np.uint16)  # noqa: E731
-    defects = {"bad_columns": bad_cols.tolist(), "column_gain": column_error[bad_cols].tolist(),
-               "n_zingers": int(n_zingers)}
+    defects = {
+        "bad_columns": bad_cols.tolist(),
+        "column_gain": column_error[bad_cols].tolist(),
+        "n_zingers": int(n_zingers),
+    }
     return clip(projections), clip(flats), clip(darks), defects
 
 
@@ -489,7 +512,8 @@ def simulate_scan(spec: dict) -> SimulatedScan:
     transmission = detector_intensity(p_fine, os_)
     rng = np.random.default_rng([seed, 1])
     proj, flats, darks, defects = acquire(
-        transmission, rng,
+        transmission,
+        rng,
         flat_counts=float(spec.get("flat_counts", 5000.0)),
         dark_counts=float(spec.get("dark_counts", 100.0)),
         n_bad_columns=int(spec.get("n_bad_columns", 3)),

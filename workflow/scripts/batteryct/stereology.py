@@ -80,8 +80,13 @@ __all__ = [
 ]
 
 
-def section_circle_diameters(labels_2d_or_instances, voxel_size_um, exclude_border: bool = True,
-                             min_area_px: int = 1, instances: bool | None = None) -> np.ndarray:
+def section_circle_diameters(
+    labels_2d_or_instances,
+    voxel_size_um,
+    exclude_border: bool = True,
+    min_area_px: int = 1,
+    instances: bool | None = None,
+) -> np.ndarray:
     """Equivalent circle diameters of the particle sections on one 2D slice.
 
     Parameters
@@ -130,8 +135,7 @@ def section_circle_diameters(labels_2d_or_instances, voxel_size_um, exclude_bord
     return np.sqrt(4.0 * area_um2 / np.pi)
 
 
-def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int = 1,
-                             **kwargs) -> np.ndarray:
+def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int = 1, **kwargs) -> np.ndarray:
     """Section diameters of every ``step``-th slice of a 3D label volume along ``axis``.
 
     Parameters
@@ -183,8 +187,13 @@ def sphere_section_kernel(n_bins: int) -> np.ndarray:
     return np.where(i <= j, j * (cdf(i, j) - cdf(i - 1, j)), 0.0)
 
 
-def schwartz_saltykov_details(section_diameters_um, n_bins: int, d_max_um: float,
-                              section_area_um2: float | None = None, method: str = "sequential") -> dict:
+def schwartz_saltykov_details(
+    section_diameters_um,
+    n_bins: int,
+    d_max_um: float,
+    section_area_um2: float | None = None,
+    method: str = "sequential",
+) -> dict:
     """Schwartz-Saltykov unfolding with diagnostics (see :func:`schwartz_saltykov`).
 
     Returns
@@ -244,8 +253,13 @@ def schwartz_saltykov_details(section_diameters_um, n_bins: int, d_max_um: float
     }
 
 
-def schwartz_saltykov(section_diameters_um, n_bins: int, d_max_um: float,
-                      section_area_um2: float | None = None, method: str = "sequential"):
+def schwartz_saltykov(
+    section_diameters_um,
+    n_bins: int,
+    d_max_um: float,
+    section_area_um2: float | None = None,
+    method: str = "sequential",
+):
     """Unfold section-circle diameters into the number distribution of sphere diameters.
 
     Parameters

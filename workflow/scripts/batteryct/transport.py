@@ -306,8 +306,10 @@ def _validated_field(conductivity_field) -> np.ndarray:
     if k.dtype.kind in "if" and (k < 0).any():
         raise ValueError("conductivity_field must be >= 0")
     if k.max() > _K_MAX or np.min(k, where=k > 0, initial=np.inf) < _K_MIN:
-        raise ValueError(f"positive conductivities must lie in [{_K_MIN:g}, {_K_MAX:g}]; "
-                         "rescale the field (the result scales with it)")
+        raise ValueError(
+            f"positive conductivities must lie in [{_K_MIN:g}, {_K_MAX:g}]; "
+            "rescale the field (the result scales with it)"
+        )
     return np.ascontiguousarray(k)
 
 
@@ -349,8 +351,7 @@ def face_conductances(
         are formed in float64 and stored in float32 (relative rounding <= 6e-8).
     """
     k = _validated_field(conductivity_field)
-    return _faces(k, _check_axis(axis), _check_voxel_size(voxel_size_um), face_multiplier,
-                  use_mask)
+    return _faces(k, _check_axis(axis), _check_voxel_size(voxel_size_um), face_multiplier, use_mask)
 
 
 def _faces(k, axis, h, face_multiplier, use_mask):
@@ -368,8 +369,9 @@ def _faces(k, axis, h, face_multiplier, use_mask):
     gz = np.empty((nz + 1, ny, nx), np.float32)
     gy = np.empty((nz, ny + 1, nx), np.float32)
     gx = np.empty((nz, ny, nx + 1), np.float32)
-    _build_faces(k32.reshape(-1), use.view(np.uint8).reshape(-1), hy * hx / hz, hz * hx / hy,
-                 hz * hy / hx, axis, gz, gy, gx)
+    _build_faces(
+        k32.reshape(-1), use.view(np.uint8).reshape(-1), hy * hx / hz, hz * hx / hy, hz * hy / hx, axis, gz, gy, gx
+    )
     del k32
     if face_multiplier is not None:
         if len(face_multiplier) != 3:
@@ -414,7 +416,7 @@ def _row_dot(a, b, n):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _apply(gz, gy, gx, u, out, partial):  # pragma: no cover - numba
-    """out = A u on the interior; partial[z + 1] = sum over slab z of u * out."""
+    """Out = A u on the interior; partial[z + 1] = sum over slab z of u * out."""
     nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
     for z in prange(nz):
         s = 0.0
@@ -434,12 +436,14 @@ def _apply(gz, gy, gx, u, out, partial):  # pragma: no cover - numba
                 # float64 arithmetic whatever the storage type: q = A p must be exact
                 # to float64 rounding for the outer iteration.
                 c = np.float64(uc[x + 1])
-                o[x + 1] = (np.float64(gzm[x]) * (c - np.float64(um[x + 1]))
-                            + np.float64(gzp[x]) * (c - np.float64(up[x + 1]))
-                            + np.float64(gys[x]) * (c - np.float64(us[x + 1]))
-                            + np.float64(gyn[x]) * (c - np.float64(un[x + 1]))
-                            + np.float64(gxr[x]) * (c - np.float64(uc[x]))
-                            + np.float64(gxr[x + 1]) * (c - np.float64(uc[x + 2])))
+                o[x + 1] = (
+                    np.float64(gzm[x]) * (c - np.float64(um[x + 1]))
+                    + np.float64(gzp[x]) * (c - np.float64(up[x + 1]))
+                    + np.float64(gys[x]) * (c - np.float64(us[x + 1]))
+                    + np.float64(gyn[x]) * (c - np.float64(un[x + 1]))
+                    + np.float64(gxr[x]) * (c - np.float64(uc[x]))
+                    + np.float64(gxr[x + 1]) * (c - np.float64(uc[x + 2]))
+                )
             s += _row_dot(uc[1:], o[1:], nx)
         partial[z + 1] = s
     partial[0] = 0.0
@@ -484,8 +488,15 @@ def _gs_color(gz, gy, gx, r, u, color, first):  # pragma: no cover - numba
                 f = gxr[x]
                 g = gxr[x + 1]
                 d = a + b + c + e + f + g
-                num = (ro[x + 1] + a * um[x + 1] + b * up[x + 1] + c * us[x + 1]
-                       + e * un[x + 1] + f * uc[x] + g * uc[x + 2])
+                num = (
+                    ro[x + 1]
+                    + a * um[x + 1]
+                    + b * up[x + 1]
+                    + c * us[x + 1]
+                    + e * un[x + 1]
+                    + f * uc[x]
+                    + g * uc[x + 2]
+                )
                 buf[x] = num / d if d > 0 else uc[x + 1]
             for x in range(x0, nx, 2):
                 uc[x + 1] = buf[x]
@@ -493,7 +504,7 @@ def _gs_color(gz, gy, gx, r, u, color, first):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _residual64(gz, gy, gx, x, r):  # pragma: no cover - numba
-    """r = -A x on the interior (float64, serial: used twice per solve)."""
+    """R = -A x on the interior (float64, serial: used twice per solve)."""
     nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
     for z in range(nz):
         for y in range(ny):
@@ -510,12 +521,14 @@ def _residual64(gz, gy, gx, x, r):  # pragma: no cover - numba
             gxr = gx[z, y]
             for i in range(nx):
                 c = uc[i + 1]
-                o[i + 1] = -(np.float64(gzm[i]) * (c - um[i + 1])
-                             + np.float64(gzp[i]) * (c - up[i + 1])
-                             + np.float64(gys[i]) * (c - us[i + 1])
-                             + np.float64(gyn[i]) * (c - un[i + 1])
-                             + np.float64(gxr[i]) * (c - uc[i])
-                             + np.float64(gxr[i + 1]) * (c - uc[i + 2]))
+                o[i + 1] = -(
+                    np.float64(gzm[i]) * (c - um[i + 1])
+                    + np.float64(gzp[i]) * (c - up[i + 1])
+                    + np.float64(gys[i]) * (c - us[i + 1])
+                    + np.float64(gyn[i]) * (c - un[i + 1])
+                    + np.float64(gxr[i]) * (c - uc[i])
+                    + np.float64(gxr[i + 1]) * (c - uc[i + 2])
+                )
 
 
 @njit(parallel=True, cache=True)
@@ -545,9 +558,13 @@ def _restrict_residual(gz, gy, gx, r, u, rc, sz, sy, sx):  # pragma: no cover - 
                 for x in range(nx):
                     c = uc[x + 1]
                     buf[x] = ro[x + 1] - (
-                        gzm[x] * (c - um[x + 1]) + gzp[x] * (c - up[x + 1])
-                        + gys[x] * (c - us[x + 1]) + gyn[x] * (c - un[x + 1])
-                        + gxr[x] * (c - uc[x]) + gxr[x + 1] * (c - uc[x + 2]))
+                        gzm[x] * (c - um[x + 1])
+                        + gzp[x] * (c - up[x + 1])
+                        + gys[x] * (c - us[x + 1])
+                        + gyn[x] * (c - un[x + 1])
+                        + gxr[x] * (c - uc[x])
+                        + gxr[x + 1] * (c - uc[x + 2])
+                    )
                 rco = rc[zc + 1, (y >> sy) + 1]
                 if sx == 1:
                     for xc in range(nx >> 1):
@@ -615,8 +632,7 @@ def _active_from_faces(gz, gy, gx, active):  # pragma: no cover - numba
     for z in range(nz):
         for y in range(ny):
             for x in range(nx):
-                d = (gz[z, y, x] + gz[z + 1, y, x] + gy[z, y, x] + gy[z, y + 1, x]
-                     + gx[z, y, x] + gx[z, y, x + 1])
+                d = gz[z, y, x] + gz[z + 1, y, x] + gy[z, y, x] + gy[z, y + 1, x] + gx[z, y, x] + gx[z, y, x + 1]
                 active[z, y, x] = 1 if d > 0 else 0
 
 
@@ -645,7 +661,7 @@ def _dot2(a, b, c, p1, p2):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _update_xr(x, r, r32, p, q, alpha, partial):  # pragma: no cover - numba
-    """x += alpha p; r -= alpha q; r32 = float32(r); partial = r . r."""
+    """X += alpha p; r -= alpha q; r32 = float32(r); partial = r . r."""
     for z in prange(x.shape[0]):
         s = 0.0
         for y in range(x.shape[1]):
@@ -665,7 +681,7 @@ def _update_xr(x, r, r32, p, q, alpha, partial):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _xpby_dot(p, zv, beta, r, partial):  # pragma: no cover - numba
-    """p = z + beta p (computed in float64, stored in p's type); partial = p . r."""
+    """P = z + beta p (computed in float64, stored in p's type); partial = p . r."""
     for z in range(p.shape[0]):
         s = 0.0
         for y in range(p.shape[1]):
@@ -679,7 +695,7 @@ def _xpby_dot(p, zv, beta, r, partial):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _sub_scaled(out, r, w, c, partial):  # pragma: no cover - numba
-    """out = r - c w; partial = out . out."""
+    """Out = r - c w; partial = out . out."""
     for z in range(out.shape[0]):
         s = 0.0
         for y in range(out.shape[1]):
@@ -694,7 +710,7 @@ def _sub_scaled(out, r, w, c, partial):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _lincomb(v, d, a, b):  # pragma: no cover - numba
-    """v = a v + b d."""
+    """V = a v + b d."""
     for z in range(v.shape[0]):
         for y in range(v.shape[1]):
             vo = v[z, y]
@@ -751,16 +767,24 @@ class _Level:
             return
         z, y, x = self.direct_cells
         gz, gy, gx = self.gz, self.gy, self.gx
-        diag = (gz[z, y, x].astype(np.float64) + gz[z + 1, y, x] + gy[z, y, x] + gy[z, y + 1, x]
-                + gx[z, y, x] + gx[z, y, x + 1])
+        diag = (
+            gz[z, y, x].astype(np.float64)
+            + gz[z + 1, y, x]
+            + gy[z, y, x]
+            + gy[z, y + 1, x]
+            + gx[z, y, x]
+            + gx[z, y, x + 1]
+        )
         cells = np.arange(n)
         rows, cols, vals = [cells], [cells], [diag]
         nz, ny, nx = self.shape
         # Off-diagonals: the face towards the +1 neighbour along each axis (a positive
         # interior face implies that both cells are active).
-        for g, coord, size, stride in ((gz[z + 1, y, x], z, nz, ny * nx),
-                                       (gy[z, y + 1, x], y, ny, nx),
-                                       (gx[z, y, x + 1], x, nx, 1)):
+        for g, coord, size, stride in (
+            (gz[z + 1, y, x], z, nz, ny * nx),
+            (gy[z, y + 1, x], y, ny, nx),
+            (gx[z, y, x + 1], x, nx, 1),
+        ):
             sel = (coord + 1 < size) & (g > 0)
             i = cells[sel]
             j = np.searchsorted(idx, idx[sel] + stride)
@@ -768,12 +792,11 @@ class _Level:
             rows += [i, j]
             cols += [j, i]
             vals += [gs, gs]
-        a = scipy.sparse.csc_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        a = scipy.sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
         self.lu = scipy.sparse.linalg.splu(a)
 
     def solve_direct(self, r, out):
-        """out (padded) = A^-1 r (padded) on the active cells, 0 elsewhere."""
+        """Out (padded) = A^-1 r (padded) on the active cells, 0 elsewhere."""
         out.fill(0.0)
         if self.lu is None:
             return
@@ -783,8 +806,7 @@ class _Level:
 class _Hierarchy:
     """Aggregation K-cycle preconditioner built from the fine face conductances."""
 
-    def __init__(self, gz, gy, gx, voxel_size=(1.0, 1.0, 1.0), coarse_cells=1024,
-                 smoothing_steps=1, kcycle_tol=0.25):
+    def __init__(self, gz, gy, gx, voxel_size=(1.0, 1.0, 1.0), coarse_cells=1024, smoothing_steps=1, kcycle_tol=0.25):
         self.smoothing_steps = int(smoothing_steps)
         self.kcycle_tol = float(kcycle_tol)
         levels = [_Level(gz, gy, gx)]
@@ -822,7 +844,7 @@ class _Hierarchy:
         return len(self.levels)
 
     def apply(self, r32, z):
-        """z ~= A^-1 r on the finest level (r32, z: float32, padded).
+        """Z ~= A^-1 r on the finest level (r32, z: float32, padded).
 
         Levels smaller than ``_PARALLEL_MIN_CELLS`` run on one numba thread: there the
         fork/join cost exceeds the work, badly so on a loaded machine. The results do
@@ -840,7 +862,7 @@ class _Hierarchy:
             numba.set_num_threads(threads)
 
     def _cycle(self, i, r, u):
-        """u ~= A_i^-1 r: symmetric red-black Gauss-Seidel around the coarse correction."""
+        """U ~= A_i^-1 r: symmetric red-black Gauss-Seidel around the coarse correction."""
         lev = self.levels[i]
         g = (lev.gz, lev.gy, lev.gx)
         numba.set_num_threads(lev.threads)
@@ -879,7 +901,7 @@ class _Hierarchy:
         rnorm2 = _psum(p1)
         _sub_scaled(lev.r2, lev.r, lev.w, np.float32(c1), p1)
         r2norm2 = _psum(p1)
-        if r2norm2 <= self.kcycle_tol ** 2 * rnorm2:
+        if r2norm2 <= self.kcycle_tol**2 * rnorm2:
             _lincomb(lev.v, lev.d, np.float32(c1), np.float32(0.0))
             return
         self._cycle(i, lev.r2, lev.d)
@@ -966,12 +988,10 @@ class ConductivityResult:
     potential: np.ndarray | None = field(default=None, repr=False)
 
 
-def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoothing_steps,
-                 times):
+def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoothing_steps, times):
     """FCG(1) + K-cycle on face conductances; returns (x padded, iterations, rel. res.)."""
     t0 = time.perf_counter()
-    hier = _Hierarchy(gz, gy, gx, voxel_size, coarse_cells=coarse_cells,
-                      smoothing_steps=smoothing_steps)
+    hier = _Hierarchy(gz, gy, gx, voxel_size, coarse_cells=coarse_cells, smoothing_steps=smoothing_steps)
     fine = hier.levels[0]
     times["hierarchy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -1012,8 +1032,7 @@ def _solve_faces(gz, gy, gx, axis, voxel_size, rtol, maxiter, coarse_cells, smoo
     if fine.n_cells < _PARALLEL_MIN_CELLS:
         numba.set_num_threads(1)
     try:
-        x, it, rnorm = _fcg(hier, gz, gy, gx, x, r, q, p, z, r32, rtol * bnorm, maxiter,
-                            true_residual)
+        x, it, rnorm = _fcg(hier, gz, gy, gx, x, r, q, p, z, r32, rtol * bnorm, maxiter, true_residual)
     finally:
         numba.set_num_threads(threads)
     del p, z, r32
@@ -1057,8 +1076,19 @@ def _fcg(hier, gz, gy, gx, x, r, q, p, z, r32, target, maxiter, true_residual):
     return x, it, rnorm
 
 
-def _effective(field_k, axis, h, reference, rtol, maxiter, return_potential, face_multiplier,
-               coarse_cells, smoothing_steps, conn=None):
+def _effective(
+    field_k,
+    axis,
+    h,
+    reference,
+    rtol,
+    maxiter,
+    return_potential,
+    face_multiplier,
+    coarse_cells,
+    smoothing_steps,
+    conn=None,
+):
     t_start = time.perf_counter()
     times = {}
     shape = field_k.shape
@@ -1081,17 +1111,27 @@ def _effective(field_k, axis, h, reference, rtol, maxiter, return_potential, fac
     if not conn["percolating"]:
         times["total"] = time.perf_counter() - t_start
         return ConductivityResult(
-            deff=0.0, deff_relative=0.0, percolating=False, flux_in=0.0, flux_out=0.0,
-            flux_imbalance=0.0, iterations=0, residual=0.0, converged=True, n_unknowns=0,
-            n_levels=0, time_s=times,
-            potential=np.zeros(shape) if return_potential else None, **common)
+            deff=0.0,
+            deff_relative=0.0,
+            percolating=False,
+            flux_in=0.0,
+            flux_out=0.0,
+            flux_imbalance=0.0,
+            iterations=0,
+            residual=0.0,
+            converged=True,
+            n_unknowns=0,
+            n_levels=0,
+            time_s=times,
+            potential=np.zeros(shape) if return_potential else None,
+            **common,
+        )
     t0 = time.perf_counter()
     gz, gy, gx = _faces(field_k, axis, h, face_multiplier, perc)
     n_unknowns = int(np.count_nonzero(perc))
     del conn, perc
     times["faces"] = time.perf_counter() - t0
-    x, it, rel, n_levels = _solve_faces(gz, gy, gx, axis, h, rtol, maxiter, coarse_cells,
-                                        smoothing_steps, times)
+    x, it, rel, n_levels = _solve_faces(gz, gy, gx, axis, h, rtol, maxiter, coarse_cells, smoothing_steps, times)
     g_axis = (gz, gy, gx)[axis]
     g_in = np.take(g_axis, 0, axis=axis).astype(np.float64)
     g_out = np.take(g_axis, -1, axis=axis).astype(np.float64)
@@ -1182,9 +1222,18 @@ def effective_conductivity(
         raise ValueError("rtol must be positive")
     if int(smoothing_steps) < 1 or int(coarse_cells) < 1:
         raise ValueError("smoothing_steps and coarse_cells must be >= 1")
-    return _effective(k, axis, h, reference_conductivity, float(rtol), int(maxiter),
-                      return_potential, face_multiplier, int(coarse_cells),
-                      int(smoothing_steps))
+    return _effective(
+        k,
+        axis,
+        h,
+        reference_conductivity,
+        float(rtol),
+        int(maxiter),
+        return_potential,
+        face_multiplier,
+        int(coarse_cells),
+        int(smoothing_steps),
+    )
 
 
 def tortuosity(
@@ -1250,8 +1299,9 @@ def tortuosity(
     eps_perc = conn["percolating_fraction"]
     if not rtol > 0:
         raise ValueError("rtol must be positive")
-    res = _effective(conn["percolating_mask"], axis, h, 1.0, float(rtol), int(maxiter),
-                     return_potential, None, 1024, 1, conn=conn)
+    res = _effective(
+        conn["percolating_mask"], axis, h, 1.0, float(rtol), int(maxiter), return_potential, None, 1024, 1, conn=conn
+    )
     res.time_s["connectivity"] = t_conn
     res.time_s["total"] += t_conn
     d = res.deff_relative

@@ -25,7 +25,7 @@ from .simulate import ACTIVE, BINDER, VOID
 def cylinder(shape, radius_px):
     n_y, n_x = shape[-2:]
     yy, xx = np.ogrid[:n_y, :n_x]
-    disk = (yy - (n_y - 1) / 2) ** 2 + (xx - (n_x - 1) / 2) ** 2 <= radius_px ** 2
+    disk = (yy - (n_y - 1) / 2) ** 2 + (xx - (n_x - 1) / 2) ** 2 <= radius_px**2
     return np.broadcast_to(disk, shape)
 
 
@@ -63,8 +63,12 @@ def score_segmentation(labels, phase_truth, roi):
         "porosity_truth": porosity_truth,
         "porosity_error": porosity - porosity_truth,
         "internal_void_voxels_truth": int(np.count_nonzero(void_truth)),
-        "void_recall": float(np.count_nonzero(void & void_truth) / np.count_nonzero(void_truth)) if void_truth.any() else float("nan"),
-        "void_precision": float(np.count_nonzero(void & void_truth) / np.count_nonzero(void)) if void.any() else float("nan"),
+        "void_recall": float(np.count_nonzero(void & void_truth) / np.count_nonzero(void_truth))
+        if void_truth.any()
+        else float("nan"),
+        "void_precision": float(np.count_nonzero(void & void_truth) / np.count_nonzero(void))
+        if void.any()
+        else float("nan"),
     }
     if np.any(phase_truth == BINDER):
         out["dice_active"] = dice((labels == ACTIVE) & roi, (phase_truth == ACTIVE) & roi)
@@ -132,10 +136,17 @@ def score_particles(particles: pd.DataFrame, voids: pd.DataFrame, truth: pd.Data
         s = psd_summary(table["equivalent_diameter_um"].to_numpy()) if len(table) else {}
         out[f"d50_volume_um{name}"] = s.get("d50_volume_um", float("nan"))
         out[f"d32_um{name}"] = s.get("d32_um", float("nan"))
-    out["void_particles_per_100"] = 100.0 * float((inner["n_internal_voids"] > 0).mean()) if len(inner) else float("nan")
+    out["void_particles_per_100"] = (
+        100.0 * float((inner["n_internal_voids"] > 0).mean()) if len(inner) else float("nan")
+    )
     out["void_particles_per_100_truth"] = 100.0 * float(inner_truth["has_void"].mean())
     envelope = inner["envelope_volume_um3"].sum() if len(inner) else float("nan")
-    out["dead_volume_percent"] = 100.0 * inner["internal_void_volume_um3"].sum() / envelope if len(inner) else float("nan")
-    out["dead_volume_percent_truth"] = 100.0 * inner_truth["void_volume_um3"].sum() / (
-        inner_truth["volume_um3"] + inner_truth["void_volume_um3"]).sum()
+    out["dead_volume_percent"] = (
+        100.0 * inner["internal_void_volume_um3"].sum() / envelope if len(inner) else float("nan")
+    )
+    out["dead_volume_percent_truth"] = (
+        100.0
+        * inner_truth["void_volume_um3"].sum()
+        / (inner_truth["volume_um3"] + inner_truth["void_volume_um3"]).sum()
+    )
     return out
