@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage, special
 
 from . import metrics, transport
-from .segment import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
+from .label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
 
 AXES = ("z", "y", "x")
 

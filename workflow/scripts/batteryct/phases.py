@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .segment import LABEL_BINDER, LABEL_SOLID, label_pore_space
+from .label_codes import LABEL_BINDER, LABEL_SOLID
+from .segment import label_pore_space
 
 PHASE_NAMES = {
     "pore": 0,

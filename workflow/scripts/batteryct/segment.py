@@ -62,10 +62,7 @@ from dataclasses import dataclass
 import cc3d
 import numpy as np
 
-LABEL_OPEN_PORE = 0
-LABEL_SOLID = 1
-LABEL_INTERNAL_VOID = 2
-LABEL_BINDER = 3
+from .label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
 
 __all__ = [
     "LABEL_OPEN_PORE",
