@@ -148,16 +148,20 @@ def simulated_scan_keys():
     return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c)]
 
 
-def particle_scan_keys():
-    """Scans whose sample kind is analysed particle by particle (config particles.kinds)."""
-    kinds = set(config["particles"]["kinds"])
+def scan_keys_of_kinds(kinds):
+    """Scans whose sample kind is one of ``kinds``."""
+    kinds = set(kinds)
     return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
+
+
+def particle_scan_keys():
+    """Scans analysed particle by particle (config particles.kinds)."""
+    return scan_keys_of_kinds(config["particles"]["kinds"])
 
 
 def transport_scan_keys():
-    """Scans whose sample kind gets transport metrics (config transport.kinds)."""
-    kinds = set(config["transport"]["kinds"])
-    return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
+    """Scans that get transport metrics (config transport.kinds)."""
+    return scan_keys_of_kinds(config["transport"]["kinds"])
 
 
 def has_posteriors(sample, scan):
@@ -190,6 +194,7 @@ def sample_properties(wildcards=None):
 
 
 def report_tables():
+    """Campaign tables the report shows (those of the stages this campaign has)."""
     tables = ["results/tables/scan_metrics.parquet"]
     if simulated_scan_keys():
         tables.append("results/tables/validation.parquet")
@@ -211,11 +216,5 @@ def report_tables():
 
 
 def all_targets():
-    targets = ["results/tables/scan_metrics.parquet", "results/report.html"]
-    if simulated_scan_keys():
-        targets.append("results/tables/validation.parquet")
-    if mosaic_samples():
-        targets.append("results/tables/mosaics.parquet")
-    if simulated_mosaic_samples():
-        targets.append("results/tables/mosaic_validation.parquet")
-    return targets + report_tables()
+    """The campaign's tables and its report."""
+    return report_tables() + ["results/report.html"]

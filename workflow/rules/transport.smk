@@ -97,6 +97,8 @@ rule transport:
         row="results/transport/{sample}/{scan}.parquet",
     log:
         "results/logs/transport/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/transport/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
     resources:
