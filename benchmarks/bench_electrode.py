@@ -29,7 +29,7 @@ import numba
 import numpy as np
 import yaml
 
-from batteryct import electrode, io, recon, segment, simulate
+from batteryct import contacts, electrode, fov, io, recon, segment, simulate
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -78,23 +78,33 @@ def main():
             print(f"saved to {cached}; run again to measure from it")
             return
     t0 = time.perf_counter()
-    labels, info, post = segment.segment_volume(
-        volume, n_solid_phases=2, return_posteriors=True, fov_radius_fraction=cfg["segment"]["fov_radius_fraction"]
+    res = segment.segment_volume(
+        volume,
+        n_solid_phases=2,
+        return_posteriors=True,
+        fov_radius_fraction=cfg["segment"]["fov_radius_fraction"],
+        denoise_method="nlm",
+        denoise_strength=0.6,
+        min_solid_voxels=32,
+        min_pore_voxels=16,
+        seed=0,
     )
+    labels, post = res.labels, res.posteriors
     t1 = time.perf_counter()
     seg_peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     # as in the workflow, the transport jobs hold the box of labels and posteriors only
-    box = electrode.box_roi(labels.shape, cfg["metrics"]["roi_radius_fraction"])
+    box = fov.box_roi(labels.shape, cfg["metrics"]["roi_radius_fraction"])
     del volume
     labels = np.ascontiguousarray(labels[box])
     post = np.ascontiguousarray(post[(slice(None),) + box])
     box = (slice(None),) * 3
     hwm_reset = _reset_peak_rss()
-    p = dict(cfg["transport"], uncertainty_samples=args.uncertainty)
+    p = {k: v for k, v in cfg["transport"].items() if k != "kinds"}  # transport_metrics' keywords
+    p["uncertainty_samples"] = args.uncertainty
     voxel = float(spec["voxel_size_um"])
     if args.workers <= 1:
         row, nodes, throats = electrode.transport_metrics(
-            labels[box], voxel, p, posteriors=post[(slice(None),) + box], class_codes=segment.CLASS_LABELS
+            labels[box], voxel, posteriors=post[(slice(None),) + box], class_codes=segment.CLASS_LABELS, **p
         )
     else:
         row = run_as_jobs(labels[box], post[(slice(None),) + box], voxel, p, args.workers)
@@ -108,7 +118,8 @@ def main():
     transport_peak = f"; transport stage alone {_peak_rss_gb():.2f} GB" if hwm_reset else ""
     print(
         f"segmentation: {t1 - t0:.1f} s; transport metrics + network on box {labels[box].shape}: {t2 - t1:.1f} s; "
-        f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB (after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
+        f"total {t2 - t0:.1f} s; peak RSS of the process {peak_gb:.2f} GB "
+        f"(after segmentation {seg_peak_gb:.2f} GB{transport_peak}); "
         f"numba threads {numba.get_num_threads()}"
     )
     print({k: round(v, 4) for k, v in row.items() if k.startswith(("porosity", "tortuosity_factor_", "network_t"))})
@@ -145,11 +156,14 @@ def _job(index):
     """index -1: the value job; i >= 0: sample job i. Returns (index, row, seconds)."""
     j = _JOB
     t = time.perf_counter()
+    # the keywords of the value and sample jobs (as the workflow's scripts pass them)
+    settings = {k: v for k, v in j["p"].items() if k not in ("particle_min_radius_um", "uncertainty_samples")}
     if index < 0:
-        row = electrode.value_metrics(j["labels"], j["voxel"], j["p"], j["instances"])[0]
+        value = {k: v for k, v in settings.items() if not k.startswith("uncertainty_")}
+        row = electrode.value_metrics(j["labels"], j["voxel"], instances=j["instances"], **value)[0]
     else:
         row = electrode.sample_metrics(
-            j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], j["p"], j["grown"]
+            j["labels"], j["post"], segment.CLASS_LABELS, index, j["voxel"], grown_instances=j["grown"], **settings
         )
     return index, row, time.perf_counter() - t
 
@@ -160,8 +174,13 @@ def run_as_jobs(labels, post, voxel, p, workers):
     from concurrent.futures import ProcessPoolExecutor
 
     t = time.perf_counter()
-    instances = electrode.particle_instances(labels, voxel, p)
-    grown = None if instances is None else electrode.expand_instances(instances)
+    instances = contacts.particle_instances(
+        labels,
+        voxel,
+        contact_resistance_ohm_m2=p["contact_resistance_ohm_m2"],
+        particle_min_radius_um=p["particle_min_radius_um"],
+    )
+    grown = None if instances is None else contacts.expand_instances(instances)
     print(f"  contacts job: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     n = int(p["uncertainty_samples"])

@@ -24,18 +24,12 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
 
-try:
-    from batteryct import recon
-except ImportError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-    from batteryct import recon
+from batteryct import recon
 
 ELLIPSES = [
     (0.0, 0.0, 52.0, 46.0, 0.0, 0.010),

@@ -5,22 +5,37 @@ Usage::
     python benchmarks/bench_mosaic.py                 # seed 0, best of 7 after a warm-up
     python benchmarks/bench_mosaic.py --seeds 0-9     # accuracy over several simulated mosaics
 
-For each seed: the virtual mosaic of :func:`batteryct.mosaic.simulate_mosaic` (defaults:
-40 tiles of 128 x 128 px), the wall time of :func:`batteryct.mosaic.stitch` (best of
+For each seed: the virtual mosaic of :func:`batteryct.mosaic.simulate_mosaic` with the
+workflow's settings (``simulate.mosaic_defaults`` of ``config/config.yaml``: 40 tiles of
+128 x 128 px), the wall time of :func:`batteryct.mosaic.stitch` (best of
 ``--repeat`` runs after one warm-up run; timed only for the first seed), the tile position
 errors against the ground truth (relative to the anchor tile 0), the gain errors, and the
 particle count and median projected-area diameter of
-:func:`batteryct.mosaic.detect_particles` against the particles wholly inside the mosaic.
+:func:`batteryct.mosaic.detect_particles` against the particles wholly inside the mosaic
+(stitching and detection settings from the ``stitch`` section of the config).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from batteryct import mosaic as M
+
+CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+SIM = CONFIG["simulate"]["mosaic_defaults"]
+_S = CONFIG["stitch"]
+STITCH = dict(search_px=_S["search_px"], min_ncc=_S["min_ncc"], max_residual_px=_S["max_residual_px"])
+DETECT = dict(
+    threshold=_S["detect_threshold"],
+    edge_k_sigma=_S["edge_k_sigma"],
+    seed_k_sigma=_S["seed_k_sigma"],
+    min_diameter_um=_S["min_diameter_um"],
+)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -35,8 +50,9 @@ def parse_seeds(text: str) -> list[int]:
     return out
 
 
-def evaluate(sim: M.SimulatedMosaic, mosaic, table, info) -> dict:
+def evaluate(sim: M.SimulatedMosaic, res: M.StitchResult) -> dict:
     """Errors of a stitched mosaic against the simulator's truth (anchor = tile 0)."""
+    table = res.positions
     p = table[["y_px", "x_px"]].to_numpy()
     t = sim.true_position_px
     err = np.linalg.norm((p - p[0]) - (t - t[0]), axis=1)
@@ -44,7 +60,7 @@ def evaluate(sim: M.SimulatedMosaic, mosaic, table, info) -> dict:
     gain_err = np.abs(gain / gain[0] / (sim.true_gain / sim.true_gain[0]) - 1.0)
     inside = M.particles_inside(sim.particles, t, sim.tiles.shape[1:], sim.pixel_size_um)
     truth = sim.particles[inside]
-    det, _, dinfo = M.detect_particles(mosaic, sim.pixel_size_um)
+    det = M.detect_particles(res.mosaic, sim.pixel_size_um, **DETECT).particles
     return {
         "pos_mean_px": float(err.mean()),
         "pos_max_px": float(err.max()),
@@ -55,8 +71,8 @@ def evaluate(sim: M.SimulatedMosaic, mosaic, table, info) -> dict:
         "median_d_truth_um": float(truth["diameter_um"].median()),
         "median_d_det_um": float(det["diameter_um"].median()),
         "median_d_rel": float(det["diameter_um"].median() / truth["diameter_um"].median() - 1.0),
-        "pairs_used": f"{info['n_pairs_used']}/{info['n_pairs']}",
-        "rms_residual_px": info["rms_residual_px"],
+        "pairs_used": f"{res.n_pairs_used}/{res.n_pairs}",
+        "rms_residual_px": res.rms_residual_px,
     }
 
 
@@ -68,22 +84,22 @@ def main(argv=None) -> None:
     seeds = parse_seeds(args.seeds)
     rows = []
     for i, seed in enumerate(seeds):
-        sim = M.simulate_mosaic(seed)
+        sim = M.simulate_mosaic(seed=seed, **SIM)
         call = (sim.tiles, sim.stage_position_um, sim.pixel_size_um, sim.n_rows, sim.n_cols)
-        mosaic, table, info = M.stitch(*call)  # warm-up (imports, caches)
+        res = M.stitch(*call, **STITCH)  # warm-up (imports, caches)
         if i == 0:
             times = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                M.stitch(*call)
+                M.stitch(*call, **STITCH)
                 times.append(time.perf_counter() - t0)
             n, h, w = sim.tiles.shape
             print(
-                f"stitch of {n} tiles of {h}x{w} px -> mosaic {mosaic.shape[0]}x{mosaic.shape[1]} px: "
+                f"stitch of {n} tiles of {h}x{w} px -> mosaic {res.mosaic.shape[0]}x{res.mosaic.shape[1]} px: "
                 f"best {min(times):.3f} s, median {np.median(times):.3f} s over {len(times)} runs "
                 f"(target <= 1 s)"
             )
-        r = evaluate(sim, mosaic, table, info)
+        r = evaluate(sim, res)
         rows.append(r)
         print(
             f"seed {seed}: position error mean {r['pos_mean_px']:.3f} px, max {r['pos_max_px']:.3f} px "

@@ -49,7 +49,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 NREL_DEFAULT = ROOT.parent / "shared" / "data" / "nrel_nmc_1_cal" / "nmc-1-cal_generatedCBD_bridge.tif"
 if not NREL_DEFAULT.exists():
@@ -133,7 +132,7 @@ def worker_ours(args) -> dict:
     total_w, total_c = t_split[0] + t_table[0], t_split[1] + t_table[1]
     if args.case == "demo":
         voids = particles.void_table(inst, labels, voxel, args.case, "bench")
-        summary = particles.powder_summary(table, voids, args.case)
+        summary = particles.powder_summary(table, voids, args.case, reference_range_miles=300.0)
         t_v = clk.lap()
         out.update(voids_summary_wall_s=t_v[0], voids_summary_cpu_s=t_v[1])
         total_w += t_v[0]

@@ -46,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
+from batteryct.generators import overlapping_spheres
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-from batteryct.generators import overlapping_spheres  # noqa: E402
 
 KNOWN_NREL = {"taufactor": 2.9519, "pyamg (scipy FV + AMG-CG)": 2.9526}
 

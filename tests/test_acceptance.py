@@ -1,13 +1,16 @@
 """Tests of batteryct.acceptance against hand-computed values and a diffusion solver."""
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import special
 from scipy.linalg import solve_banded
 
 from batteryct.acceptance import (
-    DEFAULT_CONFIG,
+    AcceptanceCriteria,
     acceptance_table,
     bruggeman_conductivity_S_m,
     diffusion_time_s,
@@ -17,6 +20,16 @@ from batteryct.acceptance import (
     specific_surface_area_m2_g,
 )
 from batteryct.psd import psd_table
+from conftest import ROOT
+
+#: the workflow's acceptance section (the criteria's values live only in config/config.yaml)
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["acceptance"]
+PSD_CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["psd"]
+
+
+def criteria(**overrides):
+    """The workflow's acceptance criteria with some keys replaced."""
+    return AcceptanceCriteria.from_mapping({**CONFIG, **overrides})
 
 
 def test_specific_surface_area_units():
@@ -132,7 +145,7 @@ def test_failing_and_passing_batches():
         "reachable_fraction_min": 0.90,
         "ssa_m2_g": [0.10, 1.0],
     }
-    out = acceptance_table(psd, samples, cfg).set_index("sample")
+    out = acceptance_table(psd, samples, criteria(**cfg)).set_index("sample")
 
     good = out.loc["good"]
     assert bool(good["accepted"]) and good["reasons"] == "all criteria met"
@@ -156,14 +169,14 @@ def test_failing_and_passing_batches():
     assert len(reasons) == 4
     assert not any(r.startswith("SSA") for r in reasons)  # SSA 0.12 m2/g is in range
     assert bad["reachable_fraction"] == bad["reachable_fraction_galvanostatic"]
-    tau = acceptance_table(psd, samples, {**cfg, "reachable_model": "tau"}).set_index("sample")
+    tau = acceptance_table(psd, samples, criteria(**cfg, reachable_model="tau")).set_index("sample")
     assert tau.loc["bad", "reachable_fraction"] == tau.loc["bad", "reachable_fraction_tau"]
 
 
 def test_missing_density():
     psd = pd.DataFrame([_psd_row("A", 7.5, 10.0, 14.0), _psd_row("B", 7.5, 10.0, 14.0), _psd_row("C", 7.5, 10.0, 14.0)])
     samples = pd.DataFrame({"sample": ["A", "B"], "density_g_cm3": [np.nan, 4.75]})
-    out = acceptance_table(psd, samples).set_index("sample")
+    out = acceptance_table(psd, samples, criteria()).set_index("sample")
     assert not bool(out.loc["A", "accepted"])
     assert out.loc["A", "reasons"] == "density_g_cm3 missing in samples.tsv"
     assert np.isnan(out.loc["A", "ssa_m2_g"])
@@ -171,10 +184,10 @@ def test_missing_density():
     assert not bool(out.loc["C", "accepted"])
     assert out.loc["C", "reasons"].startswith("density_g_cm3 missing in samples.tsv")
     # no density column at all
-    out2 = acceptance_table(psd, pd.DataFrame({"sample": ["A", "B", "C"]}))
+    out2 = acceptance_table(psd, pd.DataFrame({"sample": ["A", "B", "C"]}), criteria())
     assert out2["reasons"].str.startswith("density_g_cm3 missing in samples.tsv").all()
     # SSA not thresholded: density is not needed, only noted
-    out3 = acceptance_table(psd, samples, {"ssa_m2_g": None}).set_index("sample")
+    out3 = acceptance_table(psd, samples, criteria(ssa_m2_g=None)).set_index("sample")
     assert bool(out3.loc["A", "accepted"]) and "density_g_cm3 missing" in out3.loc["A", "notes"]
 
 
@@ -190,18 +203,22 @@ def test_end_to_end_from_particles():
             "touches_border": False,
         }
     )
-    table = psd_table(parts, n_ks_mc=200)
+    table = psd_table(parts, **PSD_CONFIG, n_ks_mc=200)
     samples = pd.DataFrame({"sample": ["P1", "P2"], "density_g_cm3": [4.78, 4.78]})
-    out = acceptance_table(table, samples).set_index("sample")
+    out = acceptance_table(table, samples, criteria()).set_index("sample")
     assert bool(out.loc["P1", "accepted"]), out.loc["P1", "reasons"]
     assert not bool(out.loc["P2", "accepted"])
     assert out.loc["P2", "reasons"].startswith("no size statistics (only 10 particles")
-    with pytest.raises(KeyError):
-        acceptance_table(table, samples, {"d50_max_um": 3.0})
-    assert set(DEFAULT_CONFIG) >= {
-        "d50_um",
-        "span_volume_max",
-        "ssa_m2_g",
-        "reachable_fraction_min",
-        "dispersion_index_max",
-    }
+    with pytest.raises(KeyError, match="d50_max_um"):
+        acceptance_table(table, samples, criteria(d50_max_um=3.0))
+    assert (
+        {f.name for f in fields(AcceptanceCriteria)}
+        == set(CONFIG)
+        >= {
+            "d50_um",
+            "span_volume_max",
+            "ssa_m2_g",
+            "reachable_fraction_min",
+            "dispersion_index_max",
+        }
+    )

@@ -27,7 +27,7 @@ def run_chain(key):
     volume, info = recon.reconstruct(data, **CONFIG["reconstruct"])
     p = CONFIG["segment"]
     voxel_um3 = sim.pixel_size_um**3
-    labels, _ = segment.segment_volume(
+    labels = segment.segment_volume(
         volume,
         n_solid_phases=2 if spec["phantom"] == "electrode" else 1,
         denoise_method=p["denoise_method"],
@@ -36,7 +36,7 @@ def run_chain(key):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
-    )
+    ).labels
     scores = validation.score_scan(
         volume,
         labels,

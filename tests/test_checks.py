@@ -49,3 +49,43 @@ def test_axis_and_int():
         _checks.check_int(0, "n", 1)
     with pytest.raises(TypeError):
         _checks.check_int(2.0, "n", 1)
+
+
+def test_positive_scalar_and_fraction():
+    assert _checks.positive_scalar(np.float32(2.5), "d_m") == 2.5
+    assert _checks.positive_scalar(0, "r_ohm", allow_zero=True) == 0.0
+    assert _checks.positive_scalar(np.inf, "i0", allow_inf=True) == np.inf
+    with pytest.raises(ValueError, match=r"d_m must be > 0, got 0"):
+        _checks.positive_scalar(0, "d_m")
+    with pytest.raises(ValueError, match="d_m must be finite"):
+        _checks.positive_scalar(np.nan, "d_m")
+    with pytest.raises(ValueError, match="d_m must be finite"):
+        _checks.positive_scalar(np.inf, "d_m")
+    with pytest.raises(ValueError, match="r_ohm must be >= 0, got -1"):
+        _checks.positive_scalar(-1, "r_ohm", allow_zero=True)
+    with pytest.raises(TypeError, match="d_m must be a number"):
+        _checks.positive_scalar("x", "d_m")
+    with pytest.raises(TypeError):
+        _checks.positive_scalar(True, "d_m")
+    assert _checks.fraction(0.25, "x0") == 0.25
+    for bad in (-0.1, 1.5, np.nan):
+        with pytest.raises(ValueError, match="x0 must be in"):
+            _checks.fraction(bad, "x0")
+
+
+def test_arrays():
+    np.testing.assert_array_equal(_checks.positive_array([1, 2], "radius_m"), [1.0, 2.0])
+    with pytest.raises(ValueError, match="radius_m must be > 0, got -2.0"):
+        _checks.positive_array([1, -2], "radius_m")
+    with pytest.raises(ValueError, match="radius_m contains NaN"):
+        _checks.positive_array([1, np.nan], "radius_m")
+    with pytest.raises(ValueError, match="must be 1-D"):
+        _checks.finite_array([[1.0]], "a", ndim=1)
+    with pytest.raises(ValueError, match="at least 1 values"):
+        _checks.finite_array([], "a")
+    assert _checks.increasing_array([0, 1, 3], "time_s").dtype == np.float64
+    with pytest.raises(ValueError, match=r"time_s must be strictly increasing: time_s\[2\] = 1.0 after 1.0"):
+        _checks.increasing_array([0, 1, 1], "time_s")
+    assert _checks.increasing_array([0, 1, 1], "x", strict=False).size == 3
+    with pytest.raises(ValueError, match="at least 2"):
+        _checks.increasing_array([0.0], "time_s")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from batteryct import electrode
+from batteryct import contacts, electrode, fov, io
 from batteryct.segment import LABEL_BINDER, LABEL_OPEN_PORE, LABEL_SOLID
 
 
@@ -32,8 +32,18 @@ def test_contact_resistance_adds_in_series():
     labels = np.full((n, 6, 6), LABEL_SOLID, np.uint8)
     instances = np.ones(labels.shape, np.int32)
     instances[n // 2 :] = 2  # two particles touching across one z face
-    free = electrode.electronic_conductivity(labels, h_um, 0, sigma, 10.0)
-    with_contact = electrode.electronic_conductivity(labels, h_um, 0, sigma, 10.0, r_c, instances)
+    free = electrode.electronic_conductivity(
+        labels, h_um, 0, active_conductivity_S_m=sigma, binder_conductivity_S_m=10.0
+    )
+    with_contact = electrode.electronic_conductivity(
+        labels,
+        h_um,
+        0,
+        active_conductivity_S_m=sigma,
+        binder_conductivity_S_m=10.0,
+        contact_resistance_ohm_m2=r_c,
+        instances=instances,
+    )
     length_m = n * h_um * 1e-6
     assert free["conductivity_S_m"] == pytest.approx(sigma, rel=1e-5)
     # Finite volumes: resistance per area n h / σ + R_c.
@@ -43,10 +53,14 @@ def test_contact_resistance_adds_in_series():
 def test_binder_and_active_in_series_and_no_path():
     labels = np.full((20, 4, 4), LABEL_SOLID, np.uint8)
     labels[10:] = LABEL_BINDER
-    got = electrode.electronic_conductivity(labels, 1.0, 0, 1.0, 10.0)["conductivity_S_m"]
+    got = electrode.electronic_conductivity(labels, 1.0, 0, active_conductivity_S_m=1.0, binder_conductivity_S_m=10.0)[
+        "conductivity_S_m"
+    ]
     assert got == pytest.approx(1.0 / (0.5 / 1.0 + 0.5 / 10.0), rel=1e-5)
     labels[5] = LABEL_OPEN_PORE
-    blocked = electrode.electronic_conductivity(labels, 1.0, 0, 1.0, 10.0)
+    blocked = electrode.electronic_conductivity(
+        labels, 1.0, 0, active_conductivity_S_m=1.0, binder_conductivity_S_m=10.0
+    )
     assert blocked["conductivity_S_m"] == 0.0 and not blocked["percolating"]
 
 
@@ -62,11 +76,16 @@ def test_sampled_labels_have_the_posteriors_as_marginals(global_weight):
     post[0], post[1], post[2] = 0.2, 0.3, 0.5
     codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
     n = 400
-    samples = electrode.sample_labels(post, codes, n_samples=n, seed=7, global_weight=global_weight)
-    again = electrode.sample_labels(post, codes, n_samples=3, seed=7, global_weight=global_weight)
+    samples = electrode.sample_labels(
+        post, codes, n_samples=n, seed=7, correlation_voxels=2.0, global_weight=global_weight
+    )
+    again = electrode.sample_labels(
+        post, codes, n_samples=3, seed=7, correlation_voxels=2.0, global_weight=global_weight
+    )
     assert all(np.array_equal(a, b) for a, b in zip(samples, again))
     # sample i depends on (seed, i) only, so samples can be separate jobs
-    assert np.array_equal(electrode.sample_label_volume(post, codes, 2, 7, global_weight=global_weight), samples[2])
+    again2 = electrode.sample_label_volume(post, codes, 2, 7, correlation_voxels=2.0, global_weight=global_weight)
+    assert np.array_equal(again2, samples[2])
     per_sample = np.array([[np.mean(s == c) for c in codes] for s in samples])
     # mean over samples -> posterior; the standard error is largest (sqrt(p(1-p)/n) <= 0.025)
     # when all voxels of a sample share one class (global_weight = 1)
@@ -76,7 +95,8 @@ def test_sampled_labels_have_the_posteriors_as_marginals(global_weight):
     # a certain voxel is always its class
     post[:, 0, 0, 0] = (0, 0, 1)
     assert all(
-        s[0, 0, 0] == LABEL_SOLID for s in electrode.sample_labels(post, codes, 5, 1, global_weight=global_weight)
+        s[0, 0, 0] == LABEL_SOLID
+        for s in electrode.sample_labels(post, codes, 5, 1, correlation_voxels=2.0, global_weight=global_weight)
     )
 
 
@@ -85,11 +105,11 @@ def test_sampled_labels_are_coherent():
     post = np.empty((3, *shape), np.float16)
     post[0], post[1], post[2] = 0.2, 0.3, 0.5
     codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
-    s = electrode.sample_labels(post, codes, n_samples=1, seed=3, global_weight=0.0)[0]
+    s = electrode.sample_labels(post, codes, n_samples=1, seed=3, correlation_voxels=2.0, global_weight=0.0)[0]
     # neighbours agree far more often than independent draws would (0.2²+0.3²+0.5² = 0.38)
     assert np.mean(s[:, :, 1:] == s[:, :, :-1]) > 0.6
     with pytest.raises(ValueError, match="global_weight"):
-        electrode.sample_labels(post, codes, 1, 0, global_weight=1.5)
+        electrode.sample_labels(post, codes, 1, 0, correlation_voxels=2.0, global_weight=1.5)
 
 
 def test_sampled_boundaries_scatter_about_the_hard_boundary():
@@ -101,7 +121,8 @@ def test_sampled_boundaries_scatter_about_the_hard_boundary():
     post = np.stack([1 - p_act, np.zeros_like(p_act), p_act]).astype(np.float32)
     codes = [LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID]
     hard_fraction = np.mean(np.argmax(post, axis=0) == 2)  # boundary at x = 20.3 -> 27 of 48 columns
-    fractions = [np.mean(s == LABEL_SOLID) for s in electrode.sample_labels(post, codes, 200, 0)]
+    samples = electrode.sample_labels(post, codes, 200, 0, correlation_voxels=2.0, global_weight=0.8)
+    fractions = [np.mean(s == LABEL_SOLID) for s in samples]
     assert hard_fraction == pytest.approx(27 / 48)
     assert np.mean(fractions) == pytest.approx(hard_fraction, abs=0.01)
     # the boundary moves by about +/-2 sigma = +/-4 columns
@@ -138,16 +159,36 @@ def test_interval_from_samples():
 
 
 def test_contact_partition_file_round_trip(tmp_path):
-    from batteryct import io
-
     instances = np.zeros((4, 5, 6), np.int32)
     instances[1:3, 1:4, 1:4] = 1
     instances[1:3, 1:4, 4:6] = 2
-    grown = electrode.expand_instances(instances, 1)
-    electrode.write_contact_partition(tmp_path / "c.h5", instances, grown)
-    a, b = electrode.read_contact_partition(tmp_path / "c.h5", (4, 5, 6))
+    grown = contacts.expand_instances(instances, 1)
+    io.write_contact_partition(tmp_path / "c.h5", instances, grown)
+    part = io.read_contact_partition(tmp_path / "c.h5", (4, 5, 6))
+    a, b = part.instances, part.grown_instances
     assert np.array_equal(a, instances) and np.array_equal(b, grown) and b[0, 2, 2] == 1
     with pytest.raises(io.InputDataError, match="labels box is"):
-        electrode.read_contact_partition(tmp_path / "c.h5", (4, 5, 7))
-    electrode.write_contact_partition(tmp_path / "none.h5", None, None)
-    assert electrode.read_contact_partition(tmp_path / "none.h5", (4, 5, 6)) == (None, None)
+        io.read_contact_partition(tmp_path / "c.h5", (4, 5, 7))
+    io.write_contact_partition(tmp_path / "none.h5", None, None)
+    none = io.read_contact_partition(tmp_path / "none.h5", (4, 5, 6))
+    assert (none.instances, none.grown_instances) == (None, None)
+
+
+def test_transport_box_is_cropped_unless_the_labels_are_a_box(tmp_path):
+    labels = np.arange(4 * 10 * 12, dtype=np.uint8).reshape(4, 10, 12) % 4
+    post = np.random.default_rng(0).random((3, 4, 10, 12)).astype(np.float16)
+    codes = np.array([LABEL_OPEN_PORE, LABEL_BINDER, LABEL_SOLID], np.uint8)
+    attrs = {"voxel_size_um": 0.5, "posterior_class_codes": codes}
+    io.write_volume(tmp_path / "seg.h5", {"labels": labels, "posteriors": post}, attrs)
+    crop = lambda shape: fov.box_roi(shape, 0.85)  # noqa: E731
+    box = fov.box_roi(labels.shape, 0.85)
+    got = io.read_transport_box(tmp_path / "seg.h5", crop)
+    assert np.array_equal(got.labels, labels[box]) and got.labels.shape == (4, 4, 4)
+    assert np.array_equal(got.posteriors, post[(slice(None),) + box]) and got.posteriors.dtype == np.float16
+    assert np.array_equal(got.class_codes, codes) and got.voxel_size_um == 0.5
+    assert io.read_transport_box(tmp_path / "seg.h5", crop, posteriors=False).posteriors is None
+    # imported labels (roi = "box") are used whole and have no posteriors
+    io.write_volume(tmp_path / "imported.h5", {"labels": labels}, {"voxel_size_um": (1.0, 0.5, 0.5), "roi": "box"})
+    whole = io.read_transport_box(tmp_path / "imported.h5", crop)
+    assert np.array_equal(whole.labels, labels) and whole.posteriors is None and whole.class_codes is None
+    assert whole.voxel_size_um == (1.0, 0.5, 0.5)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from batteryct.generators import overlapping_spheres
+from batteryct.generators import overlapping_spheres, straight_channels, thresholded_noise
 
 
 @pytest.mark.parametrize("porosity", [0.3, 0.5])
@@ -22,8 +22,6 @@ def test_overlapping_spheres_rejects_bad_parameters():
 
 
 def test_thresholded_noise_and_channels():
-    from batteryct.generators import straight_channels, thresholded_noise
-
     m = thresholded_noise((30, 31, 32), 0.4, 1.5, seed=2)
     assert m.shape == (30, 31, 32) and m.mean() == pytest.approx(0.4, abs=1e-4)
     c = straight_channels((10, 12, 14), 1, 0.3, seed=0)

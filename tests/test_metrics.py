@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 from skimage import measure
 
 from batteryct.metrics import (
+    active_band,
     dice,
     interface_area_um2,
+    kappa_field,
     phase_fractions,
     scan_metrics,
     specific_surface_area_per_um,
@@ -215,7 +218,7 @@ def test_phase_fractions_and_scan_metrics():
     lab = np.zeros((40, 40, 40), np.uint8)
     lab[:4] = 1
     lab[4:6] = 3
-    out = scan_metrics(lab, VOXEL)
+    out = scan_metrics(lab, VOXEL, smooth_sigma_voxels=0.8)
     assert set(out) == {
         "solid_fraction",
         "porosity",
@@ -230,7 +233,7 @@ def test_phase_fractions_and_scan_metrics():
     assert out["specific_surface_area_per_um"] == pytest.approx(1 / (40 * VOXEL), rel=1e-3)
     roi = np.zeros(lab.shape, bool)
     roi[2:20] = True
-    out = scan_metrics(lab, VOXEL, roi)
+    out = scan_metrics(lab, VOXEL, roi, smooth_sigma_voxels=0.8)
     assert out["n_voxels_roi"] == 18 * 40 * 40
     assert out["specific_surface_area_per_um"] == pytest.approx(1 / (18 * VOXEL), rel=1e-3)
     with pytest.raises(ValueError):
@@ -252,10 +255,6 @@ def test_dice():
 
 def test_banded_curvature_kernel_equals_numpy_gradients():
     """metrics.kappa_field (numba, band only) against -div(grad f / |grad f|) by np.gradient."""
-    from scipy import ndimage as ndi
-
-    from batteryct.metrics import active_band, kappa_field
-
     rng = np.random.default_rng(0)
     mask = ndi.gaussian_filter(rng.standard_normal((30, 28, 26)), 2.0) > 0
     f = ndi.gaussian_filter(mask.astype(np.float32), 0.8, mode="nearest")

@@ -12,21 +12,38 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+import tifffile
+from PIL import Image
 
 from batteryct import io
 from batteryct import mosaic as M
 
 SEED = 0
+# The scenario of these tests: the workflow's virtual mosaic and stitching settings
+# (config/config.yaml: simulate.mosaic_defaults and stitch).
+SIM = dict(
+    n_rows=5,
+    n_cols=8,
+    tile_px=128,
+    pixel_size_um=0.512,
+    overlap_fraction=0.10,
+    stage_error_px=2.0,
+    gain_drift=0.05,
+    flat_counts=3000.0,
+    particles_per_tile=30.0,
+)
+STITCH = dict(search_px=6, min_ncc=0.3, max_residual_px=1.0)
+DETECT = dict(threshold="noise", edge_k_sigma=3.0, seed_k_sigma=6.0, min_diameter_um=2.5)
 
 
 @pytest.fixture(scope="module")
 def sim():
-    return M.simulate_mosaic(SEED)
+    return M.simulate_mosaic(seed=SEED, **SIM)
 
 
 @pytest.fixture(scope="module")
 def stitched(sim):
-    return M.stitch(sim.tiles, sim.stage_position_um, sim.pixel_size_um, sim.n_rows, sim.n_cols)
+    return M.stitch(sim.tiles, sim.stage_position_um, sim.pixel_size_um, sim.n_rows, sim.n_cols, **STITCH)
 
 
 def relative_errors(table, sim):
@@ -89,8 +106,8 @@ def test_simulator_renders_the_analytic_transmission(sim):
 
 
 def test_simulator_is_reproducible():
-    a = M.simulate_mosaic(3, n_rows=2, n_cols=2)
-    b = M.simulate_mosaic(3, n_rows=2, n_cols=2)
+    a = M.simulate_mosaic(seed=3, **{**SIM, "n_rows": 2, "n_cols": 2})
+    b = M.simulate_mosaic(seed=3, **{**SIM, "n_rows": 2, "n_cols": 2})
     np.testing.assert_array_equal(a.tiles, b.tiles)
     np.testing.assert_array_equal(a.true_position_px, b.true_position_px)
     pd.testing.assert_frame_equal(a.particles, b.particles)
@@ -132,24 +149,24 @@ def test_solve_positions_drops_an_outlier():
     rows = [(a, b, *(truth[b] - truth[a]), 0.95) for a, b in pairs]
     rows[4] = (0, 3, *(truth[3] - truth[0] + [5.0, -3.0]), 0.9)  # a wrong match
     df = pd.DataFrame(rows, columns=["a", "b", "dy_px", "dx_px", "ncc"])
-    sol = M.solve_positions(df, 4, anchor=0, anchor_position_px=truth[0])
+    sol = M.solve_positions(df, 4, anchor=0, anchor_position_px=truth[0], min_ncc=0.3, max_residual_px=1.0)
     np.testing.assert_allclose(sol.positions_px, truth, atol=1e-9)
     assert sol.used.tolist() == [True, True, True, True, False]
     with pytest.raises(ValueError, match="no usable pair"):
-        M.solve_positions(df.assign(ncc=[0.95, 0.1, 0.95, 0.1, 0.1]), 4)
+        M.solve_positions(df.assign(ncc=[0.95, 0.1, 0.95, 0.1, 0.1]), 4, min_ncc=0.3, max_residual_px=1.0)
 
 
 # --------------------------------------------------------------------------------------
 # Stitching against the truth
 # --------------------------------------------------------------------------------------
 def test_stitched_positions_match_the_truth(stitched, sim):
-    mosaic, table, info = stitched
+    table = stitched.positions
     err = relative_errors(table, sim)
     # requirement: 0.3 px mean, 0.5 px worst; measured (12 seeds) <= 0.062 / 0.107 px
     assert err.mean() < 0.3 and err.max() < 0.5
     assert err.mean() < 0.12 and err.max() < 0.2
-    assert info["n_pairs"] == 4 * 8 + 5 * 7 and info["n_pairs_used"] == info["n_pairs"]
-    assert info["rms_residual_px"] < 0.05
+    assert stitched.n_pairs == 4 * 8 + 5 * 7 and stitched.n_pairs_used == stitched.n_pairs
+    assert stitched.rms_residual_px < 0.05
     # anchor stays at its stage position; table columns in um follow the pixel size
     np.testing.assert_allclose(table.loc[0, ["y_px", "x_px"]].to_numpy(float), [0.0, 0.0])
     np.testing.assert_allclose(table["x_um"], table["x_px"] * sim.pixel_size_um)
@@ -157,14 +174,14 @@ def test_stitched_positions_match_the_truth(stitched, sim):
 
 
 def test_gains_are_recovered(stitched, sim):
-    _, table, _ = stitched
+    table = stitched.positions
     g = table["gain"].to_numpy()
     rel = g / g[0] / (sim.true_gain / sim.true_gain[0]) - 1.0
     assert np.abs(rel).max() < 0.008  # measured <= 0.40 % over 12 seeds; drift itself is +-5 %
 
 
 def test_mosaic_is_seamless_and_on_the_anchor_scale(stitched, sim):
-    mosaic, table, info = stitched
+    mosaic, table = stitched.mosaic, stitched.positions
     valid = np.isfinite(mosaic)
     assert mosaic.dtype == np.float32 and valid.mean() > 0.98
     i0, sigma = M.background_level(mosaic)
@@ -172,24 +189,25 @@ def test_mosaic_is_seamless_and_on_the_anchor_scale(stitched, sim):
     assert i0 == pytest.approx(3000 * sim.true_gain[0], rel=0.005)
     # the mosaic pixel at a particle-free spot of tile 5 equals its gain-corrected counts
     k = 5
-    y0, x0 = np.floor(table.loc[k, ["y_px", "x_px"]].to_numpy(float)).astype(int) - info["origin_px"]
+    y0, x0 = np.floor(table.loc[k, ["y_px", "x_px"]].to_numpy(float)).astype(int) - stitched.origin_px
     assert np.nanmedian(mosaic[y0 + 40 : y0 + 90, x0 + 40 : x0 + 90]) == pytest.approx(
         np.median(sim.tiles[k, 40:90, 40:90] / table.loc[k, "gain"]), rel=0.01
     )
 
 
 def test_particle_count_and_size_match_the_truth(stitched, sim):
-    mosaic, table, info = stitched
+    table = stitched.positions
     inside = M.particles_inside(sim.particles, sim.true_position_px, (128, 128), sim.pixel_size_um)
     truth = sim.particles[inside]
-    det, labels, dinfo = M.detect_particles(mosaic, sim.pixel_size_um)
+    found = M.detect_particles(stitched.mosaic, sim.pixel_size_um, **DETECT)
+    det, labels = found.particles, found.labels
     assert len(truth) > 600
     # measured over 12 seeds: count within 0.6 %, median diameter within 0.3 %
     assert len(det) == pytest.approx(len(truth), rel=0.02)
     assert det["diameter_um"].median() == pytest.approx(truth["diameter_um"].median(), rel=0.01)
-    assert labels.max() == len(det) and dinfo["n_removed_border"] > 20
+    assert labels.max() == len(det) and found.n_removed_border > 20
     # every detection sits on a true particle (array index = truth px - anchor truth + anchor stitched - origin)
-    shift = table.loc[0, ["y_px", "x_px"]].to_numpy(float) - sim.true_position_px[0] - info["origin_px"]
+    shift = table.loc[0, ["y_px", "x_px"]].to_numpy(float) - sim.true_position_px[0] - stitched.origin_px
     centres = sim.particles[["y_px", "x_px"]].to_numpy() + shift
     r_px = sim.particles["diameter_um"].to_numpy() / 2 / sim.pixel_size_um
     dist = np.linalg.norm(det[["y_px", "x_px"]].to_numpy()[:, None] - centres[None], axis=2)
@@ -199,11 +217,11 @@ def test_particle_count_and_size_match_the_truth(stitched, sim):
 
 def test_plain_otsu_threshold_loses_thin_particles(stitched, sim):
     """Why the default threshold is noise-based (see detect_particles)."""
-    mosaic, _, _ = stitched
     inside = M.particles_inside(sim.particles, sim.true_position_px, (128, 128), sim.pixel_size_um)
     truth = sim.particles[inside]
-    det, _, info = M.detect_particles(mosaic, sim.pixel_size_um, threshold="otsu")
-    assert info["threshold"] == info["otsu"] > 0.2
+    found = M.detect_particles(stitched.mosaic, sim.pixel_size_um, **{**DETECT, "threshold": "otsu"})
+    det = found.particles
+    assert found.threshold == found.otsu > 0.2
     assert len(det) < 0.97 * len(truth)
     assert det["diameter_um"].median() < 0.9 * truth["diameter_um"].median()
 
@@ -212,8 +230,8 @@ def test_a_blank_tile_falls_back_to_its_stage_position(sim):
     tiles = sim.tiles.copy()
     k = 13
     tiles[k] = np.random.default_rng(0).poisson(3000, tiles[k].shape)
-    mosaic, table, info = M.stitch(tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8)
-    pairs = info["pairs"]
+    res = M.stitch(tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, **STITCH)
+    table, pairs = res.positions, res.pairs
     touching = (pairs["a"] == k) | (pairs["b"] == k)
     assert not pairs.loc[touching, "used"].any() and pairs.loc[~touching, "used"].all()
     np.testing.assert_allclose(
@@ -227,22 +245,30 @@ def test_a_blank_tile_falls_back_to_its_stage_position(sim):
 # Files
 # --------------------------------------------------------------------------------------
 def test_hdf5_and_tiff_forms_give_the_same_stitched_result(tmp_path, sim, stitched):
-    M.write_mosaic_h5(tmp_path / "m.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, truth=sim)
-    M.write_mosaic_tiffs(tmp_path / "tiffs", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8)
+    io.write_mosaic_h5(tmp_path / "m.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, truth=sim.truth())
+    io.write_mosaic_tiffs(tmp_path / "tiffs", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8)
     results = []
     for path in (tmp_path / "m.h5", tmp_path / "tiffs"):
-        data = M.read_mosaic(path)
+        data = io.read_mosaic(path)
         np.testing.assert_array_equal(data.tiles, sim.tiles)
         np.testing.assert_array_equal(data.stage_position_um, sim.stage_position_um)
         assert (data.pixel_size_um, data.n_rows, data.n_cols) == (sim.pixel_size_um, 5, 8)
         results.append(
-            M.stitch(data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols, grid=data.grid)
+            M.stitch(
+                data.tiles,
+                data.stage_position_um,
+                data.pixel_size_um,
+                data.n_rows,
+                data.n_cols,
+                grid=data.grid,
+                **STITCH,
+            )
         )
-    for mosaic, table, info in results:
-        np.testing.assert_array_equal(mosaic, stitched[0])
-        pd.testing.assert_frame_equal(table, stitched[1])
-        np.testing.assert_array_equal(info["origin_px"], stitched[2]["origin_px"])
-    truth = M.read_mosaic_truth(tmp_path / "m.h5")
+    for res in results:
+        np.testing.assert_array_equal(res.mosaic, stitched.mosaic)
+        pd.testing.assert_frame_equal(res.positions, stitched.positions)
+        np.testing.assert_array_equal(res.origin_px, stitched.origin_px)
+    truth = io.read_mosaic_truth(tmp_path / "m.h5")
     np.testing.assert_array_equal(truth["position_px"], sim.true_position_px)
     np.testing.assert_array_equal(truth["particles"]["diameter_um"], sim.particles["diameter_um"])
     assert truth["params"]["seed"] == SEED
@@ -250,18 +276,18 @@ def test_hdf5_and_tiff_forms_give_the_same_stitched_result(tmp_path, sim, stitch
 
 def test_outputs_are_deterministic(tmp_path, sim, stitched):
     for name in ("a", "b"):
-        M.write_mosaic_h5(tmp_path / f"{name}.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, truth=sim)
-        M.overview_png(stitched[0], tmp_path / f"{name}.png")
+        io.write_mosaic_h5(
+            tmp_path / f"{name}.h5", sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, truth=sim.truth()
+        )
+        io.write_png(tmp_path / f"{name}.png", M.to_uint8(stitched.mosaic))
     assert sha(tmp_path / "a.h5") == sha(tmp_path / "b.h5")
     assert sha(tmp_path / "a.png") == sha(tmp_path / "b.png")
-    again = M.stitch(sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8)
-    np.testing.assert_array_equal(again[0], stitched[0])
-    pd.testing.assert_frame_equal(again[1], stitched[1])
-    from PIL import Image
-
+    again = M.stitch(sim.tiles, sim.stage_position_um, sim.pixel_size_um, 5, 8, **STITCH)
+    np.testing.assert_array_equal(again.mosaic, stitched.mosaic)
+    pd.testing.assert_frame_equal(again.positions, stitched.positions)
     img = np.asarray(Image.open(tmp_path / "a.png"))
-    assert img.dtype == np.uint8 and img.shape == stitched[0].shape
-    assert np.all(img[~np.isfinite(stitched[0])] == 0) and img.max() == 255
+    assert img.dtype == np.uint8 and img.shape == stitched.mosaic.shape
+    assert np.all(img[~np.isfinite(stitched.mosaic)] == 0) and img.max() == 255
 
 
 def small_mosaic(n_rows=2, n_cols=3, shape=(8, 10)):
@@ -276,52 +302,50 @@ def test_tiff_reader_reports_bad_inputs(tmp_path):
     folder = tmp_path / "t"
 
     def fresh():
-        M.write_mosaic_tiffs(folder, tiles, pos, 0.5, 2, 3)
+        io.write_mosaic_tiffs(folder, tiles, pos, 0.5, 2, 3)
 
     fresh()
-    assert M.read_mosaic(folder).tiles.shape == (6, 8, 10)
+    assert io.read_mosaic(folder).tiles.shape == (6, 8, 10)
 
     (folder / "tile_004.tif").unlink()
     with pytest.raises(ValueError, match=r"tile_004\.tif: tile 4 listed in positions.csv is missing"):
-        M.read_mosaic(folder)
+        io.read_mosaic(folder)
 
     fresh()
-    import tifffile
-
     tifffile.imwrite(folder / "tile_002.tif", tiles[2][:, :9])
     with pytest.raises(ValueError, match=r"tile_002\.tif: .*tiles of different shapes"):
-        M.read_mosaic(folder)
+        io.read_mosaic(folder)
 
     fresh()
     lines = (folder / "positions.csv").read_text().splitlines()
     (folder / "positions.csv").write_text("\n".join(lines[:-1]) + "\n")  # drop tile 5's position
     with pytest.raises(ValueError, match=r"positions\.csv: 5 positions for 6 tile files"):
-        M.read_mosaic(folder)
+        io.read_mosaic(folder)
 
     fresh()
     lines = (folder / "positions.csv").read_text().splitlines()
     lines[3] = "2,0,2,nan,1.0"
     (folder / "positions.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(io.InputDataError, match=r"positions\.csv: non-finite position .* tile\(s\) \[2\]"):
-        M.read_mosaic(folder)
+        io.read_mosaic(folder)
 
 
 def test_hdf5_reader_reports_bad_inputs(tmp_path):
     tiles, pos = small_mosaic()
     p = tmp_path / "m.h5"
-    M.write_mosaic_h5(p, tiles[:5], pos[:5], 0.5, 2, 3, grid=M.grid_indices(2, 3)[:5])
+    io.write_mosaic_h5(p, tiles[:5], pos[:5], 0.5, 2, 3, grid=io.grid_indices(2, 3)[:5])
     with pytest.raises(ValueError, match=r"m\.h5: 5 tiles for a 2 x 3 grid: missing tile"):
-        M.read_mosaic(p)
+        io.read_mosaic(p)
 
-    M.write_mosaic_h5(p, tiles, pos[:5], 0.5, 2, 3)
+    io.write_mosaic_h5(p, tiles, pos[:5], 0.5, 2, 3)
     with pytest.raises(ValueError, match=r"m\.h5: 5 stage positions for 6 tiles"):
-        M.read_mosaic(p)
+        io.read_mosaic(p)
 
     bad = pos.copy()
     bad[3, 1] = np.inf
-    M.write_mosaic_h5(p, tiles, bad, 0.5, 2, 3)
+    io.write_mosaic_h5(p, tiles, bad, 0.5, 2, 3)
     with pytest.raises(ValueError, match=r"m\.h5: non-finite stage positions .* tiles \[3\]"):
-        M.read_mosaic(p)
+        io.read_mosaic(p)
 
     with pytest.raises(ValueError, match=r"nothing\.h5: mosaic file does not exist"):
-        M.read_mosaic(tmp_path / "nothing.h5")
+        io.read_mosaic(tmp_path / "nothing.h5")

@@ -20,7 +20,7 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.measure import euler_number
 
-from batteryct import network, transport
+from batteryct import io, network, transport
 from batteryct.generators import overlapping_spheres
 
 
@@ -253,8 +253,8 @@ def test_openpnm_export_loads_and_reproduces_diffusion(tmp_path):
     nodes, throats = network.extract_network(m, h)
     ours = network.network_effective_diffusivity(nodes, throats, 0)
     path = tmp_path / "network.npz"
-    network.write_openpnm(path, nodes, throats)
-    # the loading snippet documented in batteryct.network
+    io.write_npz(path, network.to_openpnm_dict(nodes, throats))
+    # the loading snippet documented in batteryct.network.to_openpnm_dict
     d = dict(np.load(path))
     pn = op.network.Network(coords=d.pop("pore.coords"), conns=d.pop("throat.conns"))
     for key, value in d.items():
@@ -283,6 +283,33 @@ def test_openpnm_export_loads_and_reproduces_diffusion(tmp_path):
     box = nodes.attrs["box_um"]
     deff = rate * box[0] * 1e-6 / (box[1] * box[2] * 1e-12)
     assert deff == pytest.approx(ours["deff_over_dbulk"], rel=1e-8)
+
+
+def test_openpnm_npz_bytes_are_deterministic(tmp_path):
+    """io.write_npz writes the bytes of np.savez_compressed, the same on every write."""
+    m = channel((16, 11, 11), 0, (5, 5), 3.0)
+    nodes, throats = network.extract_network(m, 1.0)
+    d = network.to_openpnm_dict(nodes, throats)
+    io.write_npz(tmp_path / "a.npz", d)
+    io.write_npz(tmp_path / "b.npz", d)
+    np.savez_compressed(tmp_path / "ref.npz", **d)
+    ref = (tmp_path / "ref.npz").read_bytes()
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes() == ref
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz", "ref.npz"]  # no temp file left
+    loaded = dict(np.load(tmp_path / "a.npz"))
+    assert list(loaded) == list(d)
+    for key, value in d.items():
+        np.testing.assert_array_equal(loaded[key], value)
+
+
+def test_write_npz_leaves_nothing_behind_on_error(tmp_path):
+    target = tmp_path / "out.npz"
+    target.mkdir()  # a non-empty folder where the file should go: the final rename fails
+    (target / "keep").write_text("x")
+    with pytest.raises(OSError):
+        io.write_npz(target, {"a": np.arange(3)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npz"]
+    assert [p.name for p in target.iterdir()] == ["keep"]
 
 
 # --------------------------------------------------------------------------------------
@@ -324,9 +351,9 @@ def test_degenerate_inputs():
 def test_contact_keys_do_not_overflow_with_many_nodes():
     """Contact throats are keyed ``lo * n_nodes + hi``; with int32 cells that overflowed at
     ~46k nodes (a 512^3 electrode failed in _tables with negative node ids)."""
-    from batteryct.network import _add_contacts
+    from batteryct.network._cells import _add_contacts
 
-    class G:  # the part of network._Graph that _add_contacts uses
+    class G:  # the part of network._graph._Graph that _add_contacts uses
         def __init__(self, n):
             self.r = np.ones(n)
             self.pos = np.zeros((n, 3))

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from batteryct import metrics, particles, simulate
+from batteryct.particles.measure import _directions
 from batteryct.segment import fov_cylinder_mask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +105,7 @@ def test_rough_particle_lower_sphericity_larger_roughness_and_true_radii():
         assert tr[cols].to_numpy().mean() > factor * ts[cols].to_numpy().mean()
     # radii against the analytic boundary of the star-shaped particle, from our centroid
     c = tr[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy(float)[0] / VOXEL
-    dirs = particles._directions().reshape(24, 3)
+    dirs = _directions().reshape(24, 3)
     t = np.arange(0, 2.5 * radius, 0.002)
     p = c + t[None, :, None] * dirs[:, None, :] - centre
     inside = simulate._rough_particle_mask(p[..., 0], p[..., 1], p[..., 2], radius, bumps, amps, 25.0)
@@ -225,7 +226,7 @@ def test_empty_volume():
     assert len(t) == 0 and list(t.columns) == particles.PARTICLE_COLUMNS
     assert len(v) == 0 and list(v.columns) == particles.VOID_COLUMNS
     with pytest.warns(RuntimeWarning, match="no particle"):
-        s = particles.powder_summary(t, v, "s")
+        s = particles.powder_summary(t, v, "s", reference_range_miles=300.0)
     assert len(s) == 1 and s.n_particles[0] == 0 and s.n_border_particles[0] == 0
     assert np.isnan(s.mean_particle_volume_um3[0]) and np.isnan(s.dead_volume_percent_net[0])
 
@@ -302,7 +303,7 @@ def nmc622_truth():
     v = particles.void_table(inst, labels, voxel, "NMC622_powder", "s01")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        s = particles.powder_summary(t, v, "NMC622_powder")
+        s = particles.powder_summary(t, v, "NMC622_powder", reference_range_miles=300.0)
     return labels, voxel, inst, t, v, s.iloc[0], ph.particles
 
 

@@ -14,14 +14,15 @@ SCRIPTS = ROOT / "workflow" / "scripts"
 
 def test_library_imports_follow_relative_imports_transitively():
     # validation imports simulate and mosaic; electrode imports network, which imports
-    # _checks; particles imports metrics inside a function
+    # _checks; electrode takes the label codes from label_codes, not from segment
     assert {"batteryct.validation", "batteryct.simulate", "batteryct.mosaic", "batteryct.psd"} <= (
         provenance.library_imports("batteryct.validation")
     )
     electrode = provenance.library_imports("batteryct.electrode")
-    for name in ("electrode", "network", "_checks", "transport", "metrics", "particles", "random_walk", "segment"):
+    for name in ("electrode", "network", "_checks", "transport", "metrics", "particles", "random_walk", "label_codes"):
         assert any(m == f"batteryct.{name}" or m.startswith(f"batteryct.{name}.") for m in electrode), name
     assert "batteryct" in electrode  # the package __init__ runs first
+    assert not any(m.startswith("batteryct.segment") for m in electrode)  # no rerun when segmentation changes
     with pytest.raises(ValueError, match="no batteryct module 'batteryct.nope'"):
         provenance.library_imports("batteryct.nope")
 

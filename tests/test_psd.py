@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import special
 
 from batteryct.psd import (
@@ -16,7 +17,10 @@ from batteryct.psd import (
     psd_table,
     weighted_quantiles,
 )
+from conftest import ROOT
 
+#: the workflow's psd section (psd_table's values live only in config/config.yaml)
+PSD = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["psd"]
 MU = np.log(8.0)
 SIGMA = 0.35
 
@@ -80,7 +84,7 @@ def test_percentile_route_analytic():
 
 
 def test_percentile_route_on_sample(lognormal_sample):
-    row = psd_table(_table(lognormal_sample)).iloc[0]
+    row = psd_table(_table(lognormal_sample), **PSD).iloc[0]
     assert row["d32_percentile_um"] == pytest.approx(np.exp(MU + 2.5 * SIGMA**2), rel=0.03)
     assert abs(row["d32_percentile_rel_error"]) < 0.03
     assert bool(row["lognormal_ok"]) and not bool(row["ks_reject"])
@@ -92,7 +96,7 @@ def test_bimodal_flagged_not_lognormal():
     d = np.r_[
         np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)), np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))
     ]
-    row = psd_table(_table(d)).iloc[0]
+    row = psd_table(_table(d), **PSD).iloc[0]
     assert bool(row["ks_reject"])
     assert not bool(row["lognormal_ok"])
     assert row["ks_pvalue"] < 0.01
@@ -103,7 +107,7 @@ def test_d32_tolerance_flags_route_disagreement():
     d = np.r_[
         np.exp(np.log(5.0) + 0.2 * rng.standard_normal(2500)), np.exp(np.log(15.0) + 0.2 * rng.standard_normal(2500))
     ]
-    row = psd_table(_table(d), d32_rel_tol=0.01).iloc[0]
+    row = psd_table(_table(d), **{**PSD, "d32_rel_tol": 0.01}).iloc[0]
     assert abs(row["d32_percentile_rel_error"]) > 0.01
     assert not bool(row["d32_route_ok"])
 
@@ -178,7 +182,7 @@ def test_psd_table_border_and_minimum():
     d_bad[40] = np.nan
     big = _table(d_bad, "A", border)
     small = _table(d[:20], "B")
-    out = psd_table(pd.concat([big, small]), min_particles=50, n_ks_mc=200)
+    out = psd_table(pd.concat([big, small]), **{**PSD, "min_particles": 50}, n_ks_mc=200)
     a = out.set_index("sample").loc["A"]
     assert a["n_particles"] == 259 and a["n_border_excluded"] == 40 and a["n_invalid_dropped"] == 1
     ref = psd_summary(d[41:])
@@ -187,4 +191,4 @@ def test_psd_table_border_and_minimum():
     assert b["n_particles"] == 20 and np.isnan(b["d50_volume_um"]) and "minimum 50" in b["warning"]
     assert not bool(b["lognormal_ok"])
     with pytest.raises(KeyError):
-        psd_table(pd.DataFrame({"sample": ["x"], "equivalent_diameter_um": [1.0]}))
+        psd_table(pd.DataFrame({"sample": ["x"], "equivalent_diameter_um": [1.0]}), **PSD)

@@ -284,16 +284,16 @@ def test_centre_finders_on_noisy_data(offset_px):
     res = recon.find_center(noisy, THETA)
     print(
         f"\ncentre truth {center:.3f}: Vo one row {vo_one - center:+.3f}, Vo rows "
-        f"{np.round(np.array(res['center_vo_rows_px']) - center, 3)}, chosen {res['center_px'] - center:+.3f}, "
+        f"{np.round(np.array(res.center_vo_rows_px) - center, 3)}, chosen {res.center_px - center:+.3f}, "
         f"phase corr {pc - center:+.3f} px"
     )
     assert pair == (0, 140)
     assert abs(vo_one - center) < 0.15
     assert abs(pc - center) < 0.15
-    assert abs(res["center_px"] - center) < 0.15
-    assert res["method"] == "vo" and res["center_px"] == res["center_vo_px"]
-    assert res["warning"] == ""
-    assert abs(res["difference_px"]) < 0.3
+    assert abs(res.center_px - center) < 0.15
+    assert res.method == "vo" and res.center_px == res.center_vo_px
+    assert res.warning == ""
+    assert abs(res.difference_px) < 0.3
 
 
 @pytest.mark.parametrize(
@@ -328,9 +328,9 @@ def test_centre_warning_when_methods_disagree():
     data = np.repeat(clean[:, None, :], 3, axis=1).astype(np.float32)
     data[-1] = np.repeat(analytic_sinogram(THETA[-1:], N, CENTER + 2.0), 3, axis=0)
     res = recon.find_center(data, THETA, tolerance_px=0.5)
-    assert abs(res["center_px"] - CENTER) < 0.15
-    assert abs(res["difference_px"]) > 0.5
-    assert "disagree" in res["warning"]
+    assert abs(res.center_px - CENTER) < 0.15
+    assert abs(res.difference_px) > 0.5
+    assert "disagree" in res.warning
 
 
 # ----------------------------------------------------------------------------------
@@ -381,7 +381,8 @@ def test_remove_zingers_leaves_clean_noisy_projections_alone():
     # Replaced by the local median: close to the noise-free count (Poisson noise 1-3 %).
     rel = np.abs(cleaned.ravel()[idx] / expected.ravel()[idx] - 1)
     print(
-        f"\nzingers: 25 planted, {n} replaced, median |replacement / noise-free - 1| = {np.median(rel):.3f}, max {rel.max():.3f}"
+        f"\nzingers: 25 planted, {n} replaced, median |replacement / noise-free - 1| = {np.median(rel):.3f}, "
+        f"max {rel.max():.3f}"
     )
     assert rel.max() < 0.06
 
@@ -461,9 +462,22 @@ def _scan(n=64, rows=4, offset=1.37, flat_counts=5000.0, dark_counts=100.0, seed
     return ps, center, analytic_image(n, ellipses=ell)
 
 
+#: reconstruct() settings of this test (reconstruct has no defaults: the workflow passes config/config.yaml's)
+SETTINGS = dict(
+    zinger_threshold=0.3,
+    ring_filter_size=0,
+    ring_method="profile",
+    center_px=None,
+    filter_name="ramp",
+    pad=True,
+    min_transmission=1e-3,
+    center_tolerance_px=0.5,
+)
+
+
 def test_reconstruct_chain():
     ps, center, truth_px = _scan()
-    volume, info = recon.reconstruct(ps, zinger_threshold=0.3, ring_filter_size=0, filter_name="ramp", pad=True)
+    volume, info = recon.reconstruct(ps, **SETTINGS)
     print(f"\nreconstruct: {info}")
     assert volume.shape == (4, 64, 64) and volume.dtype == np.float32
     assert abs(info["center_px"] - center) < 0.15 and info["center_source"] == "auto"
@@ -475,7 +489,7 @@ def test_reconstruct_chain():
     gain = figures(volume.mean(axis=0), truth_um, interior)["gain"]
     assert abs(gain - 1) < 0.03
 
-    given, info2 = recon.reconstruct(ps, center_px=center, ring_filter_size=5)
+    given, info2 = recon.reconstruct(ps, **{**SETTINGS, "center_px": center, "ring_filter_size": 5})
     assert info2["center_source"] == "given" and info2["center_px"] == center
     assert given.shape == volume.shape
 
@@ -484,4 +498,4 @@ def test_reconstruct_needs_pixel_size():
     ps, _, _ = _scan(n=32, rows=1)
     ps.pixel_size_um = None
     with pytest.raises(ValueError, match="pixel size"):
-        recon.reconstruct(ps)
+        recon.reconstruct(ps, **SETTINGS)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from batteryct import io, recon, segment, simulate, validation
+from batteryct import fov, io, label_codes, recon, segment, simulate, validation
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN = "NMC811_E1/s01"
@@ -109,13 +109,14 @@ def test_posteriors(scan, result):
 
 def test_segment_volume_returns_the_same(scan, result):
     vol, _ = scan
-    labels, info, post = segment.segment_volume(vol, n_solid_phases=2, return_posteriors=True, **SEGMENT_KW)
+    res = segment.segment_volume(vol, n_solid_phases=2, return_posteriors=True, **SEGMENT_KW)
+    labels, info, post = res.labels, res.info, res.posteriors
     assert np.array_equal(labels, result.labels)  # also: deterministic
     assert np.array_equal(post, result.posteriors)
     assert info["thresholds"] == result.info["thresholds"]
     assert info["gmm"] == result.info["gmm"]
     with pytest.raises(ValueError):
-        segment.segment_volume(vol, n_solid_phases=1, return_posteriors=True)
+        segment.segment_volume(vol, n_solid_phases=1, return_posteriors=True, **SEGMENT_KW)
 
 
 def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
@@ -127,13 +128,14 @@ def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
     vol, truth = scan
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     p = dict(cfg["transport"], random_walk_walkers=500, random_walk_steps=20000, uncertainty_samples=8)
-    box = electrode.box_roi(vol.shape, cfg["metrics"]["roi_radius_fraction"])
+    p.pop("kinds")  # the rest are transport_metrics' keywords
+    box = fov.box_roi(vol.shape, cfg["metrics"]["roi_radius_fraction"])
     row, _, _ = electrode.transport_metrics(
         result.labels[box],
         0.512,
-        p,
         posteriors=result.posteriors[(slice(None),) + box],
         class_codes=segment.CLASS_LABELS,
+        **p,
     )
     values = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
     assert row["uncertainty_samples"] == 8 and len(values) >= 40
@@ -141,7 +143,7 @@ def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
         lo, hi = row[f"{k}_ci_low"], row[f"{k}_ci_high"]
         if np.isfinite(row[k]):
             assert lo <= row[k] <= hi, k
-    tm = electrode.phase_masks(truth[box])
+    tm = label_codes.phase_masks(truth[box])
     for name, key in (("pore", "porosity"), ("active", "active_fraction"), ("binder", "binder_fraction")):
         true = tm[name].mean()
         print(f"\n{key}: {row[key]:.4f} [{row[key + '_ci_low']:.4f}, {row[key + '_ci_high']:.4f}], truth {true:.4f}")

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from batteryct.sheets import SheetError, load_campaign
+from batteryct.sheets import SheetError, load_campaign, parse_voxel_size
 from conftest import SCHEMAS
 
 SAMPLES = "sample\tkind\tmaterial\tdensity_g_cm3\nA1\tpowder\tNMC622\t4.75\nB-2\telectrode\tNMC811\t\n"
@@ -91,8 +91,6 @@ def test_voxel_size_triple_for_label_scans_only(tmp_path):
 
 
 def test_parse_voxel_size():
-    from batteryct.sheets import parse_voxel_size
-
     assert parse_voxel_size(0.5) == 0.5
     assert parse_voxel_size("0.5,0.5,0.5") == 0.5
     assert parse_voxel_size(" 1e-1 ,0.2,0.3") == (0.1, 0.2, 0.3)

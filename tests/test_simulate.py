@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
+import yaml
+from scipy import ndimage
 
 from batteryct import simulate
+from conftest import ROOT
 
 
 def sphere_volume(n, center, radius, mu):
@@ -64,13 +67,13 @@ def test_powder_phantom_voids_and_determinism():
     assert 0.02 < ratio.median() < 0.06
     # Voids are closed: no void voxel touches air.
     void = a.phase == simulate.VOID
-    from scipy import ndimage
-
     assert not np.any(ndimage.binary_dilation(void) & (a.phase == simulate.AIR))
 
 
 def test_simulate_scan_is_deterministic_and_consistent():
+    defaults = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["simulate"]["defaults"]
     spec = dict(
+        defaults,
         phantom="powder",
         seed=9,
         n_voxels=32,

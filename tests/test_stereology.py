@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from batteryct import simulate
 from batteryct.stereology import (
     saltykov_mean_diameter_um,
     schwartz_saltykov,
@@ -131,8 +132,6 @@ def test_voxelised_sphere_packing_against_3d_truth():
     11/12/13 and x/z slicing: instances -1.6 %..+1.1 %, binary +0.1 %..+4.5 % (merging
     biases upwards; 60 particles, so the truth itself is a small sample).
     """
-    from batteryct import simulate
-
     ph = simulate.powder_phantom(seed=11, n_voxels=128, oversample=2, n_particles=60, roughness=0.0)
     table = ph.particles
     assert not table["touches_border"].any()

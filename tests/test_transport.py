@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 from batteryct import transport
 from batteryct.generators import straight_channels as channels
 from batteryct.generators import thresholded_noise as random_pores
+from batteryct.transport import _multigrid
 
 
 # --------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_two_phase_conductivity_matches_spsolve():
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 def test_identical_results_for_one_and_two_threads(monkeypatch):
     # Every level runs multi-threaded (the small-level single-thread shortcut is off).
-    monkeypatch.setattr(transport, "_PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(_multigrid, "_PARALLEL_MIN_CELLS", 0)
     mask = random_pores((40, 37, 45), 0.4, 1.5, seed=21)
     k = np.where(mask, 1.0, 0.0)
     k[::3] *= 10.0  # two conductivities

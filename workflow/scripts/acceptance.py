@@ -8,7 +8,8 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 psd_rows = pd.read_parquet(sm.input.psd)
 samples = pd.DataFrame.from_records(sm.params.samples)
-table = acceptance.acceptance_table(psd_rows, samples, dict(sm.params.acceptance))
+criteria = acceptance.AcceptanceCriteria.from_mapping(sm.params.acceptance)
+table = acceptance.acceptance_table(psd_rows, samples, criteria)
 io.write_table(sm.output.table, table)
 for row in table.itertuples():
     log.info(f"{row.sample}: {'ACCEPTED' if row.accepted else 'REJECTED'} - {row.reasons}")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from batteryct import report, runlog
+from batteryct import io, report, runlog
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
@@ -12,5 +12,5 @@ tables = {Path(p).stem.replace("_", " "): pd.read_parquet(p) for p in sm.input.t
 images = {f"{Path(p).parent.name} / {Path(p).stem}": Path(p) for p in sm.input.previews}
 images.update({f"mosaic {Path(p).stem}": Path(p) for p in sm.input.mosaics})
 page = report.render_html("batteryct campaign report", tables, images)
-Path(sm.output[0]).write_text(page)
+io.atomic_write_bytes(sm.output[0], page.encode("utf-8"))
 log.info(f"report with {len(tables)} tables and {len(images)} images")

@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
-p = dict(sm.params.recon)
+p = dict(sm.params.recon)  # every keyword of recon.reconstruct, from config/config.yaml
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     if scan["problem"]:
         raise runlog.ScanError(scan["problem"])

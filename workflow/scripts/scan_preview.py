@@ -6,5 +6,5 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 labels, _ = io.read_volume(sm.input.labels, "labels")
 volume = io.read_volume(sm.input.volume, "volume")[0] if sm.input.volume else None
-report.write_png(sm.output.png, report.slice_preview(volume, labels))
+io.write_png(sm.output.png, report.slice_preview(volume, labels))
 log.info(f"preview of {sm.input.labels}")

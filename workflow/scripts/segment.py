@@ -27,7 +27,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
     )
-    labels, info = result[0], result[1]
+    labels, info = result.labels, result.info
     if multiphase and info["gmm"]["binder_level_source"] == "prior":
         log.warning(
             "no carbon-binder plateau in the histogram: the binder level is the prior "
@@ -37,7 +37,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     datasets = {"labels": labels}
     if multiphase:
         # float16 posteriors of (pore, binder, active) beside the hard labels.
-        datasets["posteriors"] = result[2]
+        datasets["posteriors"] = result.posteriors
     log.info(f"timings (s): {info.pop('timings_s', {})}")  # not stored: outputs stay byte-identical
     # Scalars as attributes; arrays and nested values (GMM means, thresholds) as JSON.
     out_attrs = {

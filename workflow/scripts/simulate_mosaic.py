@@ -1,13 +1,13 @@
 """Rule simulate_mosaic: virtual 5×8 radiograph mosaic of a powder monolayer (with truth)."""
 
-from batteryct import mosaic, runlog
+from batteryct import io, mosaic, runlog
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
-spec = dict(sm.params.spec)
+spec = dict(sm.params.spec)  # keys are simulate_mosaic's keywords (simulate.mosaic_defaults + the sample's entry)
 with runlog.scan_context(sm.wildcards.sample, "mosaic", log):
     sim = mosaic.simulate_mosaic(**spec)
-    mosaic.write_mosaic_h5(
+    io.write_mosaic_h5(
         sm.output.mosaic,
         sim.tiles,
         sim.stage_position_um,
@@ -15,6 +15,6 @@ with runlog.scan_context(sm.wildcards.sample, "mosaic", log):
         sim.n_rows,
         sim.n_cols,
         grid=sim.grid,
-        truth=sim,
+        truth=sim.truth(),
     )
     log.info(f"simulated {len(sim.tiles)} tiles, {len(sim.particles)} particles")

@@ -1,21 +1,34 @@
 """Rule transport_sample: every transport metric on one label volume drawn from the posteriors."""
 
+from functools import partial
+
 import numba
 import pandas as pd
 
 from batteryct import io, runlog
-from batteryct.electrode import read_contact_partition, read_transport_box, sample_metrics
+from batteryct.electrode import sample_metrics
+from batteryct.fov import box_roi
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
 with runlog.scan_context(scan["sample"], scan["scan"], log):
-    labels, posteriors, class_codes, voxel_size_um = read_transport_box(sm.input.labels, sm.params.roi_radius_fraction)
-    if posteriors is None:
+    box = io.read_transport_box(sm.input.labels, partial(box_roi, radius_fraction=sm.params.roi_radius_fraction))
+    if box.posteriors is None:
         raise io.InputDataError(f"{sm.input.labels}: no posteriors stored, cannot draw uncertainty samples")
-    _, grown = read_contact_partition(sm.input.contacts, labels.shape)
+    partition = io.read_contact_partition(sm.input.contacts, box.labels.shape)
+    settings = dict(sm.params.transport)
+    del settings["kinds"]  # which sample kinds get transport metrics: the workflow's choice
+    del settings["particle_min_radius_um"]  # the partition is made by transport_contacts
     row = sample_metrics(
-        labels, posteriors, class_codes, sm.params.index, voxel_size_um, dict(sm.params.transport), grown, logger=log
+        box.labels,
+        box.posteriors,
+        box.class_codes,
+        sm.params.index,
+        box.voxel_size_um,
+        grown_instances=partition.grown_instances,
+        logger=log,
+        **settings,
     )
     io.write_table(sm.output.row, pd.DataFrame([{"sample_index": sm.params.index, **row}]))

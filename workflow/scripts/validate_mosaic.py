@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from batteryct import io, mosaic, runlog, validation
+from batteryct import io, runlog, validation
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 sample = sm.wildcards.sample
 with runlog.scan_context(sample, "mosaic", log):
-    truth = mosaic.read_mosaic_truth(sm.input.truth)
-    data = mosaic.read_mosaic(sm.input.truth)
+    truth = io.read_mosaic_truth(sm.input.truth)
+    data = io.read_mosaic(sm.input.truth)
     row = validation.score_mosaic(
         pd.read_parquet(sm.input.tiles),
         pd.read_parquet(sm.input.particles),

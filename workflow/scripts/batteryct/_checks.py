@@ -139,3 +139,148 @@ def check_int(value, name: str, minimum: int) -> int:
     if int(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def positive_scalar(value, name: str, *, allow_zero: bool = False, allow_inf: bool = False) -> float:
+    """``value`` as a positive (or non-negative) float.
+
+    Parameters
+    ----------
+    value : float
+        The number.
+    name : str
+        Argument name used in error messages.
+    allow_zero : bool, optional
+        Accept 0.
+    allow_inf : bool, optional
+        Accept ``+inf``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (booleans are refused).
+    ValueError
+        If ``value`` is NaN, infinite (unless allowed), negative, or zero (unless allowed).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if np.isnan(v) or (np.isinf(v) and not (allow_inf and v > 0)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return v
+
+
+def finite_array(value, name: str, *, ndim: int | None = None, min_size: int = 1) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers.
+
+    Parameters
+    ----------
+    value : array_like
+        The numbers.
+    name : str
+        Argument name used in error messages.
+    ndim : int, optional
+        Required number of dimensions (scalars are not promoted).
+    min_size : int, optional
+        Required minimum number of elements.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (a view where no conversion was needed).
+
+    Raises
+    ------
+    ValueError
+        If the values are not numbers, not finite, of the wrong dimension, or too few.
+    """
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {value!r}") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if a.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} values, got {a.size}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return a
+
+
+def positive_array(value, name: str, *, ndim: int | None = None, allow_zero: bool = False) -> np.ndarray:
+    """``value`` as a float64 array of finite positive (or non-negative) numbers.
+
+    Raises
+    ------
+    ValueError
+        As :func:`finite_array`, or if a value is negative, or zero unless ``allow_zero``.
+    """
+    a = finite_array(value, name, ndim=ndim)
+    bad = a < 0 if allow_zero else a <= 0
+    if np.any(bad):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {float(a[bad].ravel()[0])!r}")
+    return a
+
+
+def fraction(value, name: str) -> float:
+    """``value`` as a float in ``[0, 1]``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN or outside ``[0, 1]``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return v
+
+
+def increasing_array(value, name: str, *, strict: bool = True, min_size: int = 2) -> np.ndarray:
+    """``value`` as a 1-D float64 array of finite, increasing numbers.
+
+    Parameters
+    ----------
+    value : array_like
+        The numbers (e.g. times).
+    name : str
+        Argument name used in error messages.
+    strict : bool, optional
+        Require strictly increasing values (else non-decreasing).
+    min_size : int, optional
+        Required minimum number of elements.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If the values are not finite, not 1-D, too few, or not increasing (the message gives
+        the first offending index).
+    """
+    a = finite_array(value, name, ndim=1, min_size=min_size)
+    d = np.diff(a)
+    bad = np.flatnonzero(d <= 0 if strict else d < 0)
+    if bad.size:
+        i = int(bad[0])
+        word = "strictly increasing" if strict else "non-decreasing"
+        raise ValueError(f"{name} must be {word}: {name}[{i + 1}] = {float(a[i + 1])!r} after {float(a[i])!r}")
+    return a

@@ -1,38 +1,52 @@
 """Electrode microstructure metrics: interfaces, contacts, conductivity, Bruggeman, uncertainty.
 
-Label codes are those of :mod:`batteryct.segment`: 0 open pore, 1 active, 2 internal
+Label codes are those of :mod:`batteryct.label_codes`: 0 open pore, 1 active, 2 internal
 closed void (pore), 3 carbon-binder. Transport axis 0 (z) is through-plane, 1 and 2 (y, x)
-are in-plane.
+are in-plane. :func:`value_metrics` gives every metric of the hard labels,
+:func:`sample_metrics` those of one posterior sample, :func:`with_intervals` the intervals;
+:func:`transport_metrics` runs all of it in one process.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import ndimage, special
+import dataclasses
+from dataclasses import dataclass
 
-from . import metrics, transport
-from .label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
+import numpy as np
+from scipy import ndimage, special, stats
+
+from . import _checks, metrics, network, random_walk, transport
+from .contacts import expand_instances, particle_instances
+from .label_codes import LABEL_SOLID, check_has_pores, phase_masks
 
 AXES = ("z", "y", "x")
 
 
-def phase_masks(labels: np.ndarray) -> dict[str, np.ndarray]:
-    """Boolean masks of the three phases (internal voids count as pore)."""
-    return {
-        "pore": (labels == LABEL_OPEN_PORE) | (labels == LABEL_INTERNAL_VOID),
-        "active": labels == LABEL_SOLID,
-        "binder": labels == LABEL_BINDER,
-    }
-
-
 def interface_areas_um2(labels: np.ndarray, voxel_size_um, smooth_sigma_voxels: float = 0.8) -> dict:
-    """Interface area of each phase pair (µm²).
+    """Compute the interface area of each phase pair.
 
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Label volume.
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm.
+    smooth_sigma_voxels : float
+        Smoothing of the phase masks before meshing (voxels).
+
+    Returns
+    -------
+    dict
+        ``pore_active_area_um2``, ``pore_binder_area_um2``, ``active_binder_area_um2``
+        (µm², each >= 0).
+
+    Notes
+    -----
     With three space-filling phases, each phase's surface is the sum of its two
-    interfaces, ``A_i = A_ij + A_ik``, so ``A_ij = (A_i + A_j - A_k) / 2``. Phase surfaces are
-    the corrected marching-cubes areas of :func:`batteryct.metrics.surface_area_um2`
-    (smoothing + curvature correction; within 3 % of 4πR² on digital spheres). The
-    volume faces are not counted: masks are meshed as if continued outside (edge padding).
+    interfaces, ``A_i = A_ij + A_ik``, so ``A_ij = (A_i + A_j - A_k) / 2``. Phase surfaces
+    are the corrected marching-cubes areas of :func:`batteryct.metrics.interface_area_um2`
+    (smoothing + curvature correction). The volume faces are not counted: masks are
+    meshed as if continued outside (edge padding).
     """
     masks = phase_masks(labels)
     area = {}
@@ -50,24 +64,64 @@ def interface_areas_um2(labels: np.ndarray, voxel_size_um, smooth_sigma_voxels: 
     }
 
 
-def contact_mechanics(active_binder_area_um2: float, adhesion_energy_J_m2: float, shear_strength_Pa: float) -> dict:
-    """Adhesion energy ``G_c · A`` (J) and maximum shear force ``T_max · A`` (N) of the
-    active–binder contact.
+def contact_mechanics(active_binder_area_um2: float, *, adhesion_energy_J_m2: float, shear_strength_Pa: float) -> dict:
+    """Compute the adhesion energy and the maximum shear force of the active–binder contact.
+
+    Parameters
+    ----------
+    active_binder_area_um2 : float
+        Active–binder interface area (µm²).
+    adhesion_energy_J_m2 : float
+        Critical energy release rate ``G_c`` of the interface (J/m²).
+    shear_strength_Pa : float
+        Interfacial shear strength ``T_max`` (Pa).
+
+    Returns
+    -------
+    dict
+        ``adhesion_energy_J`` = ``G_c · A`` (J), ``max_shear_force_N`` = ``T_max · A`` (N).
     """
     area_m2 = active_binder_area_um2 * 1e-12
     return {"adhesion_energy_J": adhesion_energy_J_m2 * area_m2, "max_shear_force_N": shear_strength_Pa * area_m2}
 
 
 def contact_face_multipliers(
-    instances: np.ndarray, active: np.ndarray, voxel_size_um, conductivity_S_m: float, contact_resistance_ohm_m2: float
+    instances: np.ndarray,
+    active: np.ndarray,
+    voxel_size_um,
+    *,
+    conductivity_S_m: float,
+    contact_resistance_ohm_m2: float,
 ):
-    """Per-face conductance factors for contact resistance between active particles.
+    """Compute per-face conductance factors for the contact resistance between active particles.
 
+    Parameters
+    ----------
+    instances : ndarray of int, (z, y, x)
+        Active particle ids (0 = none).
+    active : ndarray of bool, (z, y, x)
+        Active phase.
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm.
+    conductivity_S_m : float
+        Bulk conductivity ``σ`` of the active phase (S/m).
+    contact_resistance_ohm_m2 : float
+        Area-specific contact resistance ``R_c`` (Ω·m²).
+
+    Returns
+    -------
+    tuple of 3 ndarray of float32
+        ``(m_z, m_y, m_x)`` for the interior faces, shapes ``(nz - 1, ny, nx)``,
+        ``(nz, ny - 1, nx)``, ``(nz, ny, nx - 1)`` (dimensionless; 1 off the contacts), as
+        ``face_multiplier`` of :func:`batteryct.transport.effective_conductivity`.
+
+    Notes
+    -----
     A face between two active voxels of *different* particles carries, in series with its
-    bulk conductance ``σ A / h``, an area-specific contact resistance ``R_c`` (Ω·m²):
+    bulk conductance ``σ A / h``, the resistance ``R_c / A``:
     ``g' = 1 / (1/g + R_c / A)``, i.e. a factor ``1 / (1 + σ R_c / h)`` (h in m).
     """
-    h_um = np.broadcast_to(np.asarray(voxel_size_um, dtype=float), (3,))
+    h_um = _checks.voxel_size_um(voxel_size_um)
     out = []
     for axis in range(3):
         a = [slice(None)] * 3
@@ -87,19 +141,39 @@ def electronic_conductivity(
     labels: np.ndarray,
     voxel_size_um,
     axis: int,
+    *,
     active_conductivity_S_m: float,
     binder_conductivity_S_m: float,
     contact_resistance_ohm_m2: float = 0.0,
     instances: np.ndarray | None = None,
     rtol: float = 1e-6,
 ) -> dict:
-    """Effective electronic conductivity (S/m) of the solid network along ``axis``.
+    """Compute the effective electronic conductivity of the solid network along ``axis``.
 
     Active material and carbon-binder conduct with their own conductivities; pores do not.
-    With ``instances`` (active particle ids, e.g. from
-    :func:`batteryct.particles.split_particles`) and ``contact_resistance_ohm_m2 > 0``,
-    faces between different particles carry the contact resistance
-    (:func:`contact_face_multipliers`).
+
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Label volume.
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm.
+    axis : int
+        Transport axis (0 = z = through-plane).
+    active_conductivity_S_m, binder_conductivity_S_m : float
+        Bulk conductivities of the active and binder phases (S/m).
+    contact_resistance_ohm_m2 : float
+        Area-specific contact resistance between different active particles (Ω·m²);
+        used with ``instances`` when positive (:func:`contact_face_multipliers`).
+    instances : ndarray of int, (z, y, x), optional
+        Active particle ids, e.g. from :func:`batteryct.particles.split_particles`.
+    rtol : float
+        Relative residual of the finite-volume solve.
+
+    Returns
+    -------
+    dict
+        ``conductivity_S_m`` (S/m, 0 without a conducting path) and ``percolating``.
     """
     masks = phase_masks(labels)
     field = np.zeros(labels.shape, np.float32)
@@ -108,7 +182,11 @@ def electronic_conductivity(
     multiplier = None
     if instances is not None and contact_resistance_ohm_m2 > 0:
         multiplier = contact_face_multipliers(
-            instances, masks["active"], voxel_size_um, active_conductivity_S_m, contact_resistance_ohm_m2
+            instances,
+            masks["active"],
+            voxel_size_um,
+            conductivity_S_m=active_conductivity_S_m,
+            contact_resistance_ohm_m2=contact_resistance_ohm_m2,
         )
     result = transport.effective_conductivity(
         field, axis=axis, voxel_size_um=voxel_size_um, rtol=rtol, face_multiplier=multiplier
@@ -117,7 +195,20 @@ def electronic_conductivity(
 
 
 def bruggeman_exponent(tortuosity_factor: float, porosity: float) -> float:
-    """α in ``τ = ε^(−α)``: ``α = −ln τ / ln ε``; NaN where undefined (τ infinite, ε 0 or 1)."""
+    """Return α in ``τ = ε^(−α)``: ``α = −ln τ / ln ε``.
+
+    Parameters
+    ----------
+    tortuosity_factor : float
+        ``τ`` (dimensionless).
+    porosity : float
+        ``ε`` (volume fraction).
+
+    Returns
+    -------
+    float
+        ``α`` (dimensionless); NaN where undefined (τ infinite or <= 0, ε 0 or 1).
+    """
     if not np.isfinite(tortuosity_factor) or tortuosity_factor <= 0 or not 0 < porosity < 1:
         return float("nan")
     return float(-np.log(tortuosity_factor) / np.log(porosity))
@@ -128,16 +219,44 @@ def sample_label_volume(
     class_codes,
     index: int,
     seed: int,
-    correlation_voxels: float = 2.0,
-    global_weight: float = 0.8,
+    *,
+    correlation_voxels: float,
+    global_weight: float,
 ) -> np.ndarray:
-    """Label volume number ``index`` drawn from per-voxel class probabilities, spatially coherent.
+    """Draw label volume number ``index`` from per-voxel class probabilities, spatially coherent.
 
-    Each voxel takes the class whose cumulative posterior (classes in the order of
-    ``class_codes``, i.e. of increasing attenuation: pore, binder, active) first reaches a
-    uniform variable ``u = Phi(z)``, with ``z = sqrt(w) g + sqrt(1 - w) f(x)``: ``g`` is one
-    standard normal per sample (shared by every voxel) and ``f`` a unit-variance Gaussian
-    random field smoothed over ``correlation_voxels``; ``w = global_weight``.
+    Parameters
+    ----------
+    posteriors : ndarray, (n_classes, z, y, x)
+        Class probabilities per voxel.
+    class_codes : sequence of int
+        Label code of each class, in the order of ``posteriors`` (increasing
+        attenuation: pore, binder, active).
+    index : int
+        Sample number (>= 0).
+    seed : int
+        Seed; the draw depends only on ``(seed, index)``.
+    correlation_voxels : float
+        Smoothing (Gaussian sigma, voxels) of the local part of the sampling field.
+    global_weight : float
+        Share ``w`` of the sampling variance common to all voxels, in [0, 1].
+
+    Returns
+    -------
+    ndarray of uint8, (z, y, x)
+        The sampled labels.
+
+    Raises
+    ------
+    ValueError
+        If ``global_weight`` is outside [0, 1] or ``index < 0``.
+
+    Notes
+    -----
+    Each voxel takes the class whose cumulative posterior first reaches a uniform variable
+    ``u = Phi(z)``, with ``z = sqrt(w) g + sqrt(1 - w) f(x)``: ``g`` is one standard
+    normal per sample (shared by every voxel) and ``f`` a unit-variance Gaussian random
+    field smoothed over ``correlation_voxels``.
 
     Whatever ``w``, every voxel's marginal class probability is its posterior. The shared
     part moves all class boundaries together, as an error in the fitted phase levels or
@@ -173,29 +292,59 @@ def sample_labels(
     class_codes,
     n_samples: int,
     seed: int,
-    correlation_voxels: float = 2.0,
-    global_weight: float = 0.8,
+    *,
+    correlation_voxels: float,
+    global_weight: float,
 ) -> list[np.ndarray]:
-    """The first ``n_samples`` label volumes of :func:`sample_label_volume`."""
+    """Draw the first ``n_samples`` label volumes of :func:`sample_label_volume`.
+
+    Parameters
+    ----------
+    posteriors, class_codes, seed, correlation_voxels, global_weight
+        As in :func:`sample_label_volume`.
+    n_samples : int
+        Number of samples (indices ``0 .. n_samples - 1``).
+
+    Returns
+    -------
+    list of ndarray of uint8, (z, y, x)
+        The sampled label volumes.
+    """
     return [
-        sample_label_volume(posteriors, class_codes, i, seed, correlation_voxels, global_weight)
+        sample_label_volume(
+            posteriors, class_codes, i, seed, correlation_voxels=correlation_voxels, global_weight=global_weight
+        )
         for i in range(n_samples)
     ]
 
 
 def interval(samples, value: float, level: float = 0.95) -> tuple[float, float]:
-    """``level`` coverage interval of a metric from its values on posterior samples.
+    """Compute the ``level`` coverage interval of a metric from its values on posterior samples.
 
+    Parameters
+    ----------
+    samples : sequence of float
+        The metric on the posterior samples (NaN values are ignored).
+    value : float
+        The metric on the hard labels (the centre of the interval).
+    level : float
+        Coverage probability.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper bound, in the unit of the metric; ``(nan, nan)`` if nothing is
+        left after dropping NaN values.
+
+    Notes
+    -----
     ``value ± t_{n-1} s sqrt(1 + 1/n)`` (``s``: standard deviation of the ``n`` sampled
     values, ``t``: Student quantile): the interval in which the metric of a new posterior
     sample falls with probability ``level``, centred on the value of the hard labels. With
     ~8 samples, empirical 2.5/97.5 % quantiles would be the extreme samples and too
     narrow. If the value or a sample is infinite (a direction that percolates only in some
-    samples), the interval is the range of all of them, infinity included. NaN values
-    (undefined metrics) are ignored; ``(nan, nan)`` if nothing is left.
+    samples), the interval is the range of all of them, infinity included.
     """
-    from scipy import stats
-
     v = np.asarray(samples, dtype=float)
     v = v[~np.isnan(v)]
     if not np.isfinite(value) or not np.all(np.isfinite(v)):
@@ -210,42 +359,8 @@ def interval(samples, value: float, level: float = 0.95) -> tuple[float, float]:
     return float(value) - half, float(value) + half
 
 
-def box_roi(shape, radius_fraction: float) -> tuple[slice, slice, slice]:
-    """The largest axis-aligned box (all z) inside the cylinder of ``radius_fraction`` of the
-    field-of-view radius: transport needs a box, reconstructions are valid in a cylinder.
-    """
-    n_y, n_x = shape[1:]
-    radius = radius_fraction * (min(n_y, n_x) - 1) / 2
-    half = int(np.floor(radius / np.sqrt(2)))
-    cy, cx = n_y // 2, n_x // 2
-    return slice(None), slice(cy - half, cy + half), slice(cx - half, cx + half)
-
-
-def read_transport_box(path, radius_fraction: float, posteriors: bool = True):
-    """The transport box of a segmentation file: ``(labels, posteriors, class_codes,
-    voxel_size_um)``.
-
-    Reconstructed scans are cropped to :func:`box_roi` (``radius_fraction`` of the field of
-    view); imported label volumes (attribute ``roi = "box"``) are used whole and have no
-    posteriors (None, as when ``posteriors=False`` or the file holds none).
-    """
-    from . import io
-
-    labels, attrs = io.read_volume(path, "labels")
-    post = None
-    if attrs.get("roi") != "box":
-        box = box_roi(labels.shape, radius_fraction)
-        labels = labels[box]
-        if posteriors:
-            try:
-                post = io.read_volume(path, "posteriors")[0][(slice(None),) + box]
-            except io.InputDataError:
-                post = None
-    return labels, post, attrs.get("posterior_class_codes"), io.voxel_size_um(attrs)
-
-
 def _voxel_volume_um3(voxel_size_um) -> float:
-    return float(np.prod(np.broadcast_to(np.asarray(voxel_size_um, dtype=float), (3,))))
+    return float(np.prod(_checks.voxel_size_um(voxel_size_um)))
 
 
 def _bounded(key: str, lo: float, hi: float) -> tuple[float, float]:
@@ -258,22 +373,27 @@ def _bounded(key: str, lo: float, hi: float) -> tuple[float, float]:
     return lo, hi
 
 
-def expand_instances(instances: np.ndarray, distance_voxels: int = 3) -> np.ndarray:
-    """Particle ids grown by up to ``distance_voxels`` into their surroundings, so a label
-    sample whose active boundary moved by a voxel or two keeps the particle partition
-    (and so the contact resistances) of the hard labels.
+@dataclass(frozen=True, kw_only=True)
+class _Settings:
+    """The config values the metrics of one label volume use (config section ``transport``)."""
+
+    rtol: float
+    random_walk_walkers: int
+    random_walk_steps: int
+    active_conductivity_S_m: float
+    binder_conductivity_S_m: float
+    contact_resistance_ohm_m2: float
+    adhesion_energy_J_m2: float
+    shear_strength_Pa: float
+    seed: int
+
+
+def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
+    """Compute every metric of one label volume, as (row, nodes, throats).
+
+    Used for the value and for each posterior sample; ``instances``: active particle ids
+    (or None).
     """
-    from skimage.segmentation import expand_labels
-
-    return expand_labels(instances, distance=distance_voxels)
-
-
-def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
-    """Every metric of one label volume, as (row, nodes, throats); used for the value and
-    for each posterior sample. ``instances``: active particle ids (or None).
-    """
-    from . import network, random_walk
-
     masks = phase_masks(labels)
     n = labels.size
     volume_um3 = n * _voxel_volume_um3(voxel_size_um)
@@ -287,9 +407,15 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
     out["specific_surface_area_per_um"] = (areas["pore_active_area_um2"] + areas["pore_binder_area_um2"]) / volume_um3
     out.update(areas)
     out.update({k.replace("_area_um2", "_area_per_um"): v / volume_um3 for k, v in areas.items()})
-    out.update(contact_mechanics(areas["active_binder_area_um2"], p["adhesion_energy_J_m2"], p["shear_strength_Pa"]))
+    out.update(
+        contact_mechanics(
+            areas["active_binder_area_um2"],
+            adhesion_energy_J_m2=p.adhesion_energy_J_m2,
+            shear_strength_Pa=p.shear_strength_Pa,
+        )
+    )
     for axis, name in enumerate(AXES):
-        t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_size_um, rtol=p["rtol"])
+        t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_size_um, rtol=p.rtol)
         out[f"tortuosity_factor_{name}"] = float(t["tortuosity_factor"])
         out[f"deff_over_dbulk_{name}"] = float(t["deff_over_dbulk"])
         out[f"percolating_fraction_{name}"] = float(t["percolating_fraction"])
@@ -303,11 +429,11 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
                 labels,
                 voxel_size_um,
                 axis,
-                p["active_conductivity_S_m"],
-                p["binder_conductivity_S_m"],
-                p["contact_resistance_ohm_m2"],
-                instances,
-                rtol=p["rtol"],
+                active_conductivity_S_m=p.active_conductivity_S_m,
+                binder_conductivity_S_m=p.binder_conductivity_S_m,
+                contact_resistance_ohm_m2=p.contact_resistance_ohm_m2,
+                instances=instances,
+                rtol=p.rtol,
             )
             out[f"conductivity_{name}_S_m"] = c["conductivity_S_m"]
         else:
@@ -316,7 +442,7 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
     in_plane = [bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")]
     out["bruggeman_exponent_in_plane"] = float(np.mean(in_plane)) if np.all(np.isfinite(in_plane)) else float("nan")
     rw = random_walk.random_walk_tortuosity(
-        masks["pore"], voxel_size_um, n_walkers=p["random_walk_walkers"], n_steps=p["random_walk_steps"], seed=p["seed"]
+        masks["pore"], voxel_size_um, n_walkers=p.random_walk_walkers, n_steps=p.random_walk_steps, seed=p.seed
     )
     tau_rw = np.broadcast_to(np.asarray(rw["tortuosity_factor"], dtype=float), (3,))
     for i, name in enumerate(AXES):
@@ -337,114 +463,109 @@ def _metrics(labels, voxel_size_um, p, instances=None, logger=None):
     return out, nodes, throats
 
 
-def particle_instances(labels: np.ndarray, voxel_size_um, p: dict):
-    """Active particle ids of the hard labels for the contact resistance (None when there
-    is no contact resistance or no active phase).
-    """
-    from . import particles
-
-    if p["contact_resistance_ohm_m2"] > 0 and (labels == LABEL_SOLID).any():
-        return particles.split_particles(
-            labels, voxel_size_um, solid_labels=(LABEL_SOLID,), min_radius_um=p["particle_min_radius_um"]
-        )
-    return None
-
-
-def write_contact_partition(path, instances, grown_instances) -> None:
-    """Store the particle partition of :func:`particle_instances` and its
-    :func:`expand_instances` growth (HDF5; an empty file says "no contact resistance").
-    """
-    from . import io
-
-    if instances is None:
-        io.write_volume(path, {}, {"contact_partition": "none"})
-    else:
-        io.write_volume(
-            path, {"instances": instances, "grown_instances": grown_instances}, {"contact_partition": "particles"}
-        )
-
-
-def read_contact_partition(path, shape) -> tuple:
-    """``(instances, grown_instances)`` written by :func:`write_contact_partition`, or
-    ``(None, None)``; the arrays must have the transport box's ``shape``.
-    """
-    from . import io
-
-    if io.read_attrs(path).get("contact_partition") == "none":
-        return None, None
-    instances, _ = io.read_volume(path, "instances")
-    grown, _ = io.read_volume(path, "grown_instances")
-    if instances.shape != tuple(shape) or grown.shape != tuple(shape):
-        raise io.InputDataError(
-            f"{path}: particle partition of shape {instances.shape}, the labels box is {tuple(shape)}"
-        )
-    return instances, grown
-
-
-def check_has_pores(labels: np.ndarray) -> None:
-    """Raise ValueError naming the label counts if ``labels`` holds no pore voxel."""
-    if not phase_masks(labels)["pore"].any():
-        raise ValueError(
-            "no pore phase in the volume: transport metrics need pores "
-            f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})"
-        )
-
-
-def value_metrics(labels: np.ndarray, voxel_size_um, p: dict, instances=None, logger=None):
-    """Every electrode transport metric of the hard labels, as (row dict, nodes, throats).
-
-    ``p`` holds the ``transport`` section of the config; ``voxel_size_um`` is a float or
-    ``(dz, dy, dx)``. Metrics: phase fractions, solid surface area, phase-pair interface
-    areas, contact mechanics, tortuosity factor along z, y, x by finite volumes (τ = ∞
-    where the pore phase does not percolate), percolating / isolated / dead-end pore
-    fractions, electronic conductivity with contact resistance, Bruggeman exponents,
-    random-walk tortuosity (per axis), the pore network and its effective diffusivity.
-    ``instances``: the particle partition of :func:`particle_instances` (computed here if
-    None). Raises ValueError if there is no pore phase.
-    """
-    check_has_pores(labels)
-    if instances is None:
-        instances = particle_instances(labels, voxel_size_um, p)
-    return _metrics(labels, voxel_size_um, p, instances, logger=logger)
-
-
-def sample_metrics(
+def value_metrics(
     labels: np.ndarray,
-    posteriors: np.ndarray,
-    class_codes,
-    index: int,
     voxel_size_um,
-    p: dict,
-    grown_instances=None,
+    *,
+    instances,
+    rtol: float,
+    random_walk_walkers: int,
+    random_walk_steps: int,
+    active_conductivity_S_m: float,
+    binder_conductivity_S_m: float,
+    contact_resistance_ohm_m2: float,
+    adhesion_energy_J_m2: float,
+    shear_strength_Pa: float,
+    seed: int,
+    logger=None,
+):
+    """Compute every electrode transport metric of the hard labels.
+
+    Metrics: phase fractions, solid surface area, phase-pair interface areas, contact
+    mechanics, tortuosity factor along z, y, x by finite volumes (τ = ∞ where the pore
+    phase does not percolate), percolating / isolated / dead-end pore fractions,
+    electronic conductivity with contact resistance, Bruggeman exponents, random-walk
+    tortuosity (per axis), the pore network and its effective diffusivity.
+
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Hard labels of the transport box.
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm, ``(dz, dy, dx)`` for non-cubic voxels.
+    instances : ndarray of int, (z, y, x), or None
+        Active particle ids of :func:`particle_instances` (None: no contact resistance).
+    rtol : float
+        Relative residual of the finite-volume solves.
+    random_walk_walkers, random_walk_steps : int
+        Walkers and steps per walker of :func:`batteryct.random_walk.random_walk_tortuosity`.
+    active_conductivity_S_m, binder_conductivity_S_m : float
+        Bulk conductivities of the active and binder phases (S/m).
+    contact_resistance_ohm_m2 : float
+        Area-specific resistance at active–active particle contacts (Ω·m²).
+    adhesion_energy_J_m2 : float
+        ``G_c`` of the active–binder interface (J/m²).
+    shear_strength_Pa : float
+        ``T_max`` of the active–binder interface (Pa).
+    seed : int
+        Seed of the random walk.
+    logger : logging.Logger, optional
+        Warned when the pore phase does not percolate along an axis.
+
+    Returns
+    -------
+    row : dict
+        Metric name to value (units in the names).
+    nodes, throats : pandas.DataFrame
+        The pore network (:func:`batteryct.network.extract_network`).
+
+    Raises
+    ------
+    ValueError
+        If there is no pore phase.
+    """
+    settings = _Settings(
+        rtol=rtol,
+        random_walk_walkers=random_walk_walkers,
+        random_walk_steps=random_walk_steps,
+        active_conductivity_S_m=active_conductivity_S_m,
+        binder_conductivity_S_m=binder_conductivity_S_m,
+        contact_resistance_ohm_m2=contact_resistance_ohm_m2,
+        adhesion_energy_J_m2=adhesion_energy_J_m2,
+        shear_strength_Pa=shear_strength_Pa,
+        seed=seed,
+    )
+    check_has_pores(labels)
+    return _metrics(labels, voxel_size_um, settings, instances, logger=logger)
+
+
+def _sample_metrics(
+    labels,
+    posteriors,
+    class_codes,
+    index,
+    voxel_size_um,
+    settings: _Settings,
+    grown_instances,
+    correlation_voxels,
+    global_weight,
+    uncertainty_rtol,
     logger=None,
 ) -> dict:
-    """Every metric of :func:`value_metrics` on posterior sample ``index``, as a row dict.
-
-    The sample is :func:`sample_label_volume` with ``p["seed"]``,
-    ``p["uncertainty_correlation_voxels"]`` and ``p["uncertainty_global_weight"]``; its
-    finite-volume solves stop at ``p["uncertainty_rtol"]``. The active particle partition
-    of the hard ``labels``, grown by :func:`expand_instances` (``grown_instances``,
-    computed here if None), is cut to the sample's active phase, so contacts stay where
-    they were.
-    Independent of every other sample: samples can run as separate jobs.
-    """
+    """Run :func:`sample_metrics` with its settings gathered in ``settings``."""
     check_has_pores(labels)
-    if grown_instances is None:
-        instances = particle_instances(labels, voxel_size_um, p)
-        grown_instances = None if instances is None else expand_instances(instances)
     sample = sample_label_volume(
         posteriors,
         class_codes,
         index,
-        p["seed"],
-        correlation_voxels=p.get("uncertainty_correlation_voxels", 2.0),
-        global_weight=p.get("uncertainty_global_weight", 0.8),
+        settings.seed,
+        correlation_voxels=correlation_voxels,
+        global_weight=global_weight,
     )
     inst = None if grown_instances is None else np.where(sample == LABEL_SOLID, grown_instances, 0)
-    # Solves on the samples stop at uncertainty_rtol: at 1e-4 tau moves by <= 0.03 % (256^3
-    # benchmark electrode: 2.72078 vs 2.72020 at 1e-6, 6 instead of 15 iterations), two
-    # orders of magnitude below the spread between samples.
-    p_sample = dict(p, rtol=max(p["rtol"], p.get("uncertainty_rtol", p["rtol"])))
+    # The solves on the samples stop at uncertainty_rtol: its effect on tau is far below
+    # the spread between samples.
+    p_sample = dataclasses.replace(settings, rtol=max(settings.rtol, uncertainty_rtol))
     row = _metrics(sample, voxel_size_um, p_sample, inst)[0]
     if logger is not None:
         logger.info(
@@ -453,10 +574,127 @@ def sample_metrics(
     return row
 
 
+def sample_metrics(
+    labels: np.ndarray,
+    posteriors: np.ndarray,
+    class_codes,
+    index: int,
+    voxel_size_um,
+    *,
+    grown_instances,
+    rtol: float,
+    random_walk_walkers: int,
+    random_walk_steps: int,
+    active_conductivity_S_m: float,
+    binder_conductivity_S_m: float,
+    contact_resistance_ohm_m2: float,
+    adhesion_energy_J_m2: float,
+    shear_strength_Pa: float,
+    seed: int,
+    uncertainty_correlation_voxels: float,
+    uncertainty_global_weight: float,
+    uncertainty_rtol: float,
+    logger=None,
+) -> dict:
+    """Compute every metric of :func:`value_metrics` on posterior sample ``index``.
+
+    The sample is :func:`sample_label_volume` with ``seed``; its finite-volume solves stop
+    at ``max(rtol, uncertainty_rtol)``. The active particle partition of the hard
+    ``labels``, grown by :func:`expand_instances` (``grown_instances``), is cut to the
+    sample's active phase, so contacts stay where they were. Independent of every other
+    sample: samples can run as separate jobs.
+
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Hard labels (checked for a pore phase).
+    posteriors : ndarray, (n_classes, z, y, x)
+        Class probabilities of the transport box.
+    class_codes : sequence of int
+        Label code of each posterior class.
+    index : int
+        Sample number (>= 0).
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm.
+    grown_instances : ndarray of int, (z, y, x), or None
+        :func:`expand_instances` of the hard labels' partition (None: no contact
+        resistance).
+    rtol, random_walk_walkers, random_walk_steps, seed
+        As in :func:`value_metrics` (``seed`` also seeds the sample).
+    active_conductivity_S_m, binder_conductivity_S_m, contact_resistance_ohm_m2
+        As in :func:`value_metrics`.
+    adhesion_energy_J_m2, shear_strength_Pa
+        As in :func:`value_metrics`.
+    uncertainty_correlation_voxels, uncertainty_global_weight : float
+        ``correlation_voxels`` (voxels) and ``global_weight`` of
+        :func:`sample_label_volume`.
+    uncertainty_rtol : float
+        Relative residual of the solves on the sample (the larger of it and ``rtol``).
+    logger : logging.Logger, optional
+        Gets one line per sample.
+
+    Returns
+    -------
+    dict
+        The row of :func:`value_metrics` for the sample.
+
+    Raises
+    ------
+    ValueError
+        If the hard labels have no pore phase.
+    """
+    settings = _Settings(
+        rtol=rtol,
+        random_walk_walkers=random_walk_walkers,
+        random_walk_steps=random_walk_steps,
+        active_conductivity_S_m=active_conductivity_S_m,
+        binder_conductivity_S_m=binder_conductivity_S_m,
+        contact_resistance_ohm_m2=contact_resistance_ohm_m2,
+        adhesion_energy_J_m2=adhesion_energy_J_m2,
+        shear_strength_Pa=shear_strength_Pa,
+        seed=seed,
+    )
+    return _sample_metrics(
+        labels,
+        posteriors,
+        class_codes,
+        index,
+        voxel_size_um,
+        settings,
+        grown_instances,
+        uncertainty_correlation_voxels,
+        uncertainty_global_weight,
+        uncertainty_rtol,
+        logger,
+    )
+
+
 def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> dict:
-    """``row`` with ``<metric>_ci_low`` / ``<metric>_ci_high`` for every metric, from the
-    same metrics on posterior samples (:func:`interval`, clipped to the metric's range),
-    and ``uncertainty_samples``. A metric missing from a sample row is an error.
+    """Add ``<metric>_ci_low`` / ``<metric>_ci_high`` for every metric of ``row``.
+
+    The intervals come from the same metrics on posterior samples (:func:`interval`,
+    clipped to the metric's range: fractions in [0, 1], the rest >= 0 except the
+    Bruggeman exponents).
+
+    Parameters
+    ----------
+    row : dict
+        Metrics of the hard labels.
+    sample_rows : list of dict
+        The same metrics on each posterior sample.
+    level : float
+        Coverage probability.
+
+    Returns
+    -------
+    dict
+        ``row`` with the interval bounds (unit of each metric) and
+        ``uncertainty_samples`` (the number of samples).
+
+    Raises
+    ------
+    ValueError
+        If a metric of ``row`` is missing from a sample row.
     """
     out = dict(row)
     metric_keys = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
@@ -471,19 +709,131 @@ def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> d
     return out
 
 
-def transport_metrics(labels: np.ndarray, voxel_size_um, p: dict, posteriors=None, class_codes=None, logger=None):
-    """:func:`value_metrics`, and with ``posteriors`` and ``p["uncertainty_samples"] = N > 0``
-    the N samples of :func:`sample_metrics` and the intervals of :func:`with_intervals`, in
-    one process (the workflow runs the samples as separate jobs).
+def transport_metrics(
+    labels: np.ndarray,
+    voxel_size_um,
+    *,
+    posteriors=None,
+    class_codes=None,
+    rtol: float,
+    random_walk_walkers: int,
+    random_walk_steps: int,
+    active_conductivity_S_m: float,
+    binder_conductivity_S_m: float,
+    contact_resistance_ohm_m2: float,
+    particle_min_radius_um: float,
+    adhesion_energy_J_m2: float,
+    shear_strength_Pa: float,
+    seed: int,
+    uncertainty_samples: int,
+    uncertainty_correlation_voxels: float,
+    uncertainty_global_weight: float,
+    uncertainty_rtol: float,
+    logger=None,
+):
+    """Compute the value metrics and, with posteriors, their intervals, in one process.
+
+    :func:`value_metrics` of the hard labels and, with ``posteriors`` and
+    ``uncertainty_samples = N > 0``, the N samples of :func:`sample_metrics` and the
+    intervals of :func:`with_intervals` (the workflow runs the samples as separate jobs;
+    the result is the same). The keywords are those of the config section ``transport``
+    (without ``kinds``).
+
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Hard labels of the transport box.
+    voxel_size_um : float or (3,) sequence
+        Voxel size in µm.
+    posteriors : ndarray, (n_classes, z, y, x), optional
+        Class probabilities of the box (no intervals without them).
+    class_codes : sequence of int, optional
+        Label code of each posterior class.
+    rtol, random_walk_walkers, random_walk_steps, seed
+        As in :func:`value_metrics`.
+    active_conductivity_S_m, binder_conductivity_S_m, contact_resistance_ohm_m2
+        As in :func:`value_metrics`.
+    adhesion_energy_J_m2, shear_strength_Pa
+        As in :func:`value_metrics`.
+    particle_min_radius_um : float
+        As in :func:`particle_instances` (µm).
+    uncertainty_samples : int
+        Number of posterior samples (0: no intervals).
+    uncertainty_correlation_voxels, uncertainty_global_weight, uncertainty_rtol : float
+        As in :func:`sample_metrics`.
+    logger : logging.Logger, optional
+        Gets warnings and one line per sample.
+
+    Returns
+    -------
+    row : dict
+        The metrics (with ``*_ci_low`` / ``*_ci_high`` and ``uncertainty_samples`` when
+        samples were drawn).
+    nodes, throats : pandas.DataFrame
+        The pore network of the hard labels.
+
+    Raises
+    ------
+    ValueError
+        If there is no pore phase.
+
+    Examples
+    --------
+    Layers normal to y (pore, binder, active, active): straight along z and x, blocked
+    along y; the solid conducts ``0.25 * 10 + 0.5 * 1`` S/m along z.
+
+    >>> import numpy as np
+    >>> labels = np.ones((20, 20, 20), np.uint8)
+    >>> labels[:, ::4] = 0
+    >>> labels[:, 1::4] = 3
+    >>> settings = dict(rtol=1e-6, random_walk_walkers=200, random_walk_steps=1000, seed=0,
+    ...                 active_conductivity_S_m=1.0, binder_conductivity_S_m=10.0,
+    ...                 contact_resistance_ohm_m2=0.0, particle_min_radius_um=2.0,
+    ...                 adhesion_energy_J_m2=1.0, shear_strength_Pa=1e6, uncertainty_samples=0,
+    ...                 uncertainty_correlation_voxels=2.0, uncertainty_global_weight=0.8,
+    ...                 uncertainty_rtol=1e-4)
+    >>> row, nodes, throats = transport_metrics(labels, 0.5, **settings)
+    >>> row["porosity"], round(row["tortuosity_factor_z"], 6), row["tortuosity_factor_y"]
+    (0.25, 1.0, inf)
+    >>> round(row["conductivity_z_S_m"], 6), row["conductivity_y_S_m"]
+    (3.0, 0.0)
     """
+    settings = _Settings(
+        rtol=rtol,
+        random_walk_walkers=random_walk_walkers,
+        random_walk_steps=random_walk_steps,
+        active_conductivity_S_m=active_conductivity_S_m,
+        binder_conductivity_S_m=binder_conductivity_S_m,
+        contact_resistance_ohm_m2=contact_resistance_ohm_m2,
+        adhesion_energy_J_m2=adhesion_energy_J_m2,
+        shear_strength_Pa=shear_strength_Pa,
+        seed=seed,
+    )
     check_has_pores(labels)
-    instances = particle_instances(labels, voxel_size_um, p)
-    row, nodes, throats = _metrics(labels, voxel_size_um, p, instances, logger=logger)
-    n_samples = int(p.get("uncertainty_samples", 0))
+    instances = particle_instances(
+        labels,
+        voxel_size_um,
+        contact_resistance_ohm_m2=contact_resistance_ohm_m2,
+        particle_min_radius_um=particle_min_radius_um,
+    )
+    row, nodes, throats = _metrics(labels, voxel_size_um, settings, instances, logger=logger)
+    n_samples = int(uncertainty_samples)
     if posteriors is not None and n_samples > 0:
         grown = None if instances is None else expand_instances(instances)
         rows = [
-            sample_metrics(labels, posteriors, class_codes, i, voxel_size_um, p, grown, logger)
+            _sample_metrics(
+                labels,
+                posteriors,
+                class_codes,
+                i,
+                voxel_size_um,
+                settings,
+                grown,
+                uncertainty_correlation_voxels,
+                uncertainty_global_weight,
+                uncertainty_rtol,
+                logger,
+            )
             for i in range(n_samples)
         ]
         row = with_intervals(row, rows)

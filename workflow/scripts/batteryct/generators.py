@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import edt
 import numpy as np
+from scipy import ndimage as ndi
+
+from . import _checks
 
 
 def overlapping_spheres(n: int, porosity: float = 0.4, radius_voxels: float = 8.0, seed: int = 0) -> np.ndarray:
-    """Pore space of a Boolean model: solid = union of random spheres.
+    """Return the pore space of a Boolean model: solid = union of random spheres.
 
     Sphere centres are Poisson points in the cube of side ``n`` padded by the radius on
     every side (no edge depletion); their intensity ``lambda`` is chosen so that the
@@ -16,20 +20,29 @@ def overlapping_spheres(n: int, porosity: float = 0.4, radius_voxels: float = 8.
     ----------
     n : int
         Side of the cube (voxels).
-    porosity : float
+    porosity : float, optional
         Expected pore fraction, in (0, 1).
-    radius_voxels : float
+    radius_voxels : float, optional
         Sphere radius (voxels).
-    seed : int
+    seed : int, optional
         Seed of the point process.
 
     Returns
     -------
     bool ndarray (n, n, n), C-contiguous
         True in the pore space.
-    """
-    import edt
 
+    Raises
+    ------
+    ValueError
+        If ``porosity`` is not inside (0, 1) or the radius is not positive.
+
+    Examples
+    --------
+    >>> pores = overlapping_spheres(20, porosity=0.5, radius_voxels=3.0, seed=1)
+    >>> pores.shape, pores.dtype.name
+    ((20, 20, 20), 'bool')
+    """
     if not 0.0 < porosity < 1.0:
         raise ValueError(f"porosity must be in (0, 1), got {porosity}")
     if radius_voxels <= 0:
@@ -46,12 +59,32 @@ def overlapping_spheres(n: int, porosity: float = 0.4, radius_voxels: float = 8.
 
 
 def thresholded_noise(shape, porosity: float, sigma_voxels: float, seed: int = 0) -> np.ndarray:
-    """Pore space of thresholded smoothed Gaussian noise: a connected random porous
-    structure with pore fraction ``porosity`` (exact up to ties) and feature size set by
-    ``sigma_voxels``. Returns a bool array of ``shape``, True in the pore space.
-    """
-    from scipy import ndimage as ndi
+    """Return the pore space of thresholded smoothed Gaussian noise.
 
+    A connected random porous structure with pore fraction ``porosity`` (exact up to
+    ties) and feature size set by ``sigma_voxels``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the volume.
+    porosity : float
+        Pore fraction, in (0, 1).
+    sigma_voxels : float
+        Standard deviation of the Gaussian smoothing, voxels.
+    seed : int, optional
+        Seed of the noise.
+
+    Returns
+    -------
+    ndarray of bool
+        True in the pore space.
+
+    Raises
+    ------
+    ValueError
+        If ``porosity`` is not inside (0, 1).
+    """
     if not 0.0 < porosity < 1.0:
         raise ValueError(f"porosity must be in (0, 1), got {porosity}")
     g = ndi.gaussian_filter(np.random.default_rng(seed).standard_normal(shape), sigma_voxels)
@@ -59,9 +92,33 @@ def thresholded_noise(shape, porosity: float, sigma_voxels: float, seed: int = 0
 
 
 def straight_channels(shape, axis: int, fraction: float, seed: int = 0) -> np.ndarray:
-    """Straight pore channels along ``axis``: a random 2-D pattern (each pixel pore with
-    probability ``fraction``) extruded along the axis. Bool array of ``shape``.
+    """Return straight pore channels along ``axis``.
+
+    A random 2-D pattern (each pixel pore with probability ``fraction``) extruded along
+    the axis.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the volume.
+    axis : int
+        Direction of the channels.
+    fraction : float
+        Pore probability of each pixel of the pattern.
+    seed : int, optional
+        Seed of the pattern.
+
+    Returns
+    -------
+    ndarray of bool
+        True in the pore space (C-contiguous copy).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``axis`` is not an axis of ``shape``.
     """
+    axis = _checks.check_axis(axis, len(shape))
     rng = np.random.default_rng(seed)
     other = [n for d, n in enumerate(shape) if d != axis]
     pattern = rng.random(other) < fraction

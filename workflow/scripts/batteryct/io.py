@@ -15,14 +15,20 @@ runs give byte-identical files. Tables are parquet.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import os
 import tempfile
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
+import tifffile
+from PIL import Image
 
 PIXEL_SIZE_PATHS = (
     "/measurement/instrument/detector/pixel_size_x",
@@ -50,6 +56,8 @@ class ProjectionSet:
         Detector pixel size at the sample, in micrometres.
     source : str
         Path the data were read from (for messages).
+    notes : list of str
+        Remarks collected while reading (empty by default).
     """
 
     projections: np.ndarray
@@ -62,7 +70,19 @@ class ProjectionSet:
 
 
 def check_projection_set(data: ProjectionSet) -> None:
-    """Raise :class:`InputDataError` when shapes, angles or values are unusable."""
+    """Check a projection set; raise :class:`InputDataError` when it is unusable.
+
+    Parameters
+    ----------
+    data : ProjectionSet
+        The set to check.
+
+    Raises
+    ------
+    InputDataError
+        If shapes, angles, values, flats or the pixel size are unusable; the message
+        names the file and the problem.
+    """
     src = data.source
     for name in ("projections", "flats", "darks"):
         arr = getattr(data, name)
@@ -107,7 +127,23 @@ def _read_pixel_size_h5(f: h5py.File) -> float | None:
 
 
 def read_dataexchange(path: str | os.PathLike) -> ProjectionSet:
-    """Read a DataExchange HDF5 file (angles stored in degrees)."""
+    """Read a DataExchange HDF5 file (angles stored in degrees).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HDF5 file.
+
+    Returns
+    -------
+    ProjectionSet
+        Counts as float32, angles in radians, the pixel size in um when stored.
+
+    Raises
+    ------
+    InputDataError
+        If the file does not exist, is not HDF5 or lacks a DataExchange dataset.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: projections file does not exist")
@@ -143,7 +179,24 @@ def _read_tiffs(paths: list[Path]) -> np.ndarray:
 
 
 def read_tiff_stack(folder: str | os.PathLike) -> ProjectionSet:
-    """Read a folder of ``proj_*.tif``, ``flat_*.tif``, ``dark_*.tif`` and ``angles.csv``."""
+    """Read a folder of ``proj_*.tif``, ``flat_*.tif``, ``dark_*.tif`` and ``angles.csv``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder (module docstring for the layout).
+
+    Returns
+    -------
+    ProjectionSet
+        Counts as float32, angles in radians, the pixel size in um when
+        ``pixel_size_um.txt`` exists.
+
+    Raises
+    ------
+    InputDataError
+        If the folder, a group of TIFFs or ``angles.csv`` is missing or unusable.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputDataError(f"{folder}: projections folder does not exist")
@@ -181,10 +234,20 @@ def read_projections(path: str | os.PathLike, pixel_size_um: float | None = None
 
     Parameters
     ----------
-    path : path
+    path : str or os.PathLike
         HDF5 file or folder of TIFFs.
     pixel_size_um : float, optional
-        Overrides the pixel size stored with the data.
+        Overrides the pixel size stored with the data, um.
+
+    Returns
+    -------
+    ProjectionSet
+        Checked by :func:`check_projection_set`.
+
+    Raises
+    ------
+    InputDataError
+        If the data are unreadable or unusable, or no pixel size is known.
     """
     path = Path(path)
     data = read_tiff_stack(path) if path.is_dir() else read_dataexchange(path)
@@ -204,7 +267,19 @@ def write_dataexchange(
     theta_deg: np.ndarray,
     pixel_size_um: float,
 ) -> None:
-    """Write raw data in the DataExchange layout (deterministic bytes)."""
+    """Write raw data in the DataExchange layout (atomically, deterministic bytes).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination HDF5 file.
+    projections, flats, darks : ndarray, (n, n_rows, n_columns)
+        Counts (any dtype; stored as given).
+    theta_deg : ndarray, (n_projections,)
+        Angles in degrees.
+    pixel_size_um : float
+        Pixel size, um.
+    """
     with atomic_h5(path) as f:
         ex = f.create_group("exchange")
         for name, arr in (("data", projections), ("data_white", flats), ("data_dark", darks)):
@@ -234,7 +309,19 @@ def write_tiff_stack(
     theta_deg: np.ndarray,
     pixel_size_um: float | None = None,
 ) -> None:
-    """Write a TIFF-folder scan readable by :func:`read_tiff_stack`."""
+    """Write a TIFF-folder scan readable by :func:`read_tiff_stack`.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Destination folder (created).
+    projections, flats, darks : ndarray, (n, n_rows, n_columns)
+        Counts, one TIFF per frame.
+    theta_deg : ndarray, (n_projections,)
+        Angles in degrees (``angles.csv``).
+    pixel_size_um : float, optional
+        Pixel size in um (``pixel_size_um.txt``).
+    """
     import tifffile
 
     folder = Path(folder)
@@ -250,29 +337,73 @@ def write_tiff_stack(
         (folder / "pixel_size_um.txt").write_text(f"{float(pixel_size_um):.10g}\n")
 
 
-class atomic_h5:
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; on success rename it to ``path``.
+
+    The one way this library writes a file. Missing parent folders are created and stale
+    temporary files of the same output (left by a killed job) are removed first. The
+    temporary file is created inside the guarded block, so whatever fails (creating it,
+    writing it, or the caller's code) removes it; a failed write never leaves a partial
+    file at ``path``. The finished file gets the permissions a plain ``open`` would give
+    (``0o666`` minus the umask), not the ``0o600`` of a temporary file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write (it exists, empty).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(glob.escape(path.name) + ".*.tmp"):
+        stale.unlink(missing_ok=True)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_h5(path: str | os.PathLike):
     """Open an HDF5 file for writing under a temporary name; rename on success.
 
-    A failed write never leaves a partial file at ``path``.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination HDF5 file.
+
+    Yields
+    ------
+    h5py.File
+        The open file; it is closed, then renamed to ``path`` (or deleted on error).
     """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def __enter__(self) -> h5py.File:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        self.file = h5py.File(self.tmp, "w", track_order=False)
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.file.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        f = h5py.File(tmp, "w", track_order=False)
+        try:
+            yield f
+        finally:
+            f.close()
 
 
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -280,7 +411,17 @@ def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def write_volume(path: str | os.PathLike, datasets: dict[str, np.ndarray], attrs: dict | None = None) -> None:
-    """Write named arrays (and file attributes) to HDF5: chunked, gzip, no timestamps."""
+    """Write named arrays (and file attributes) to HDF5: chunked, gzip, no timestamps, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination HDF5 file.
+    datasets : dict of str to ndarray
+        Dataset name -> array.
+    attrs : dict, optional
+        File attributes (written in sorted order).
+    """
     with atomic_h5(path) as f:
         for name, arr in datasets.items():
             arr = np.ascontiguousarray(arr)
@@ -298,7 +439,23 @@ def write_volume(path: str | os.PathLike, datasets: dict[str, np.ndarray], attrs
 
 
 def read_attrs(path: str | os.PathLike) -> dict:
-    """The file attributes written by :func:`write_volume`."""
+    """Return the file attributes written by :func:`write_volume`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HDF5 file.
+
+    Returns
+    -------
+    dict
+        Attribute name -> value (numpy scalars as Python scalars).
+
+    Raises
+    ------
+    InputDataError
+        If the file does not exist.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: file does not exist")
@@ -307,7 +464,27 @@ def read_attrs(path: str | os.PathLike) -> dict:
 
 
 def read_volume(path: str | os.PathLike, name: str = "volume") -> tuple[np.ndarray, dict]:
-    """Read one dataset and the file attributes written by :func:`write_volume`."""
+    """Read one dataset and the file attributes written by :func:`write_volume`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HDF5 file.
+    name : str, optional
+        Dataset name.
+
+    Returns
+    -------
+    array : ndarray
+        The dataset.
+    attrs : dict
+        The file attributes (see :func:`read_attrs`).
+
+    Raises
+    ------
+    InputDataError
+        If the file or the dataset does not exist.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: file does not exist")
@@ -320,22 +497,40 @@ def read_volume(path: str | os.PathLike, name: str = "volume") -> tuple[np.ndarr
 
 
 def write_table(path: str | os.PathLike, table) -> None:
-    """Write a pandas DataFrame to parquet atomically, without the pandas index."""
+    """Write a pandas DataFrame to parquet atomically, without the pandas index.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination parquet file.
+    table : DataFrame
+        The table.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:
     """Read a labelled volume: a multi-page TIFF, a folder of TIFF slices, or HDF5.
 
-    HDF5 paths may name the dataset as ``file.h5::/group/dataset`` (default dataset
-    ``labels``). The result must be a 3-D integer array.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file or folder; HDF5 paths may name the dataset as
+        ``file.h5::/group/dataset`` (default dataset ``labels``).
+
+    Returns
+    -------
+    ndarray of int, (z, y, x)
+        The labels (integer-valued floats are converted to int64).
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing or unreadable, or the labels are not a 3-D integer volume.
     """
     import tifffile
 
@@ -370,7 +565,23 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
 
 
 def voxel_size_um(attrs: dict):
-    """Voxel size from a volume's attributes: a float for cubic voxels, else ``(dz, dy, dx)``."""
+    """Return the voxel size stored in a volume's attributes.
+
+    Parameters
+    ----------
+    attrs : dict
+        Attributes with ``voxel_size_um`` (one value or three).
+
+    Returns
+    -------
+    float or tuple of 3 floats
+        A float for cubic voxels, else ``(dz, dy, dx)``, in um.
+
+    Raises
+    ------
+    InputDataError
+        If there are neither one nor three values.
+    """
     v = np.atleast_1d(np.asarray(attrs["voxel_size_um"], dtype=float))
     if v.size == 1 or np.all(v == v[0]):
         return float(v[0])
@@ -380,8 +591,18 @@ def voxel_size_um(attrs: dict):
 
 
 def voxel_size_columns(voxel_size) -> dict:
-    """Table columns of a voxel size: ``voxel_size_{z,y,x}_um`` and ``voxel_size_um`` (the
-    edge of cubic voxels; NaN for non-cubic ones).
+    """Return the table columns of a voxel size.
+
+    Parameters
+    ----------
+    voxel_size : float or (dz, dy, dx)
+        Voxel size, um.
+
+    Returns
+    -------
+    dict
+        ``voxel_size_um`` (the edge of cubic voxels; NaN for non-cubic ones) and
+        ``voxel_size_{z,y,x}_um``.
     """
     v = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,))
     cubic = bool(np.all(v == v[0]))
@@ -391,3 +612,783 @@ def voxel_size_columns(voxel_size) -> dict:
         "voxel_size_y_um": float(v[1]),
         "voxel_size_x_um": float(v[2]),
     }
+
+
+# --------------------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------------------
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write bytes to a file atomically: a temporary file in the same folder, then a rename.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; missing parent folders are created.
+    data : bytes
+        The complete file contents.
+
+    Notes
+    -----
+    A failed write leaves neither a partial file at ``path`` nor the temporary file.
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_png(path: str | os.PathLike, image_uint8: np.ndarray) -> None:
+    """Write an 8-bit image as PNG, atomically and with deterministic bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    image_uint8 : numpy.ndarray of uint8
+        Greyscale ``(rows, columns)`` or RGB(A) ``(rows, columns, 3 or 4)``.
+
+    Raises
+    ------
+    ValueError
+        If the array is not uint8 or has another shape.
+
+    Notes
+    -----
+    Pillow writes the PNG without a time stamp or any other chunk that varies between runs.
+    """
+    image = np.asarray(image_uint8)
+    if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise ValueError(
+            f"image must be uint8 (rows, columns) or (rows, columns, 3 or 4), got {image.dtype} {image.shape}"
+        )
+    buf = BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------
+# Radiograph mosaics
+# --------------------------------------------------------------------------------------
+# HDF5 layout (write_mosaic_h5):
+#
+#     /tiles               uint16 (n, h, w)  raw counts, one gzip chunk per tile
+#     /stage_position_um   float64 (n, 2)    (y, x) of each tile's top-left pixel centre, um
+#     /tile_grid           int32 (n, 2)      (row, col) of each tile (optional; row-major when absent)
+#     attrs: pixel_size_um (float), n_rows (int), n_cols (int)
+#     /truth               (simulated data only; never read by the stitcher)
+#         position_px      float64 (n, 2)    true positions, px, simulator frame
+#         gain             float64 (n,)      true per-tile gains
+#         particles/{y_um, x_um, diameter_um}  float64 sphere centres and diameters, um
+#         attrs: the simulator's parameters
+#
+# TIFF folder (write_mosaic_tiffs): tile_000.tif, tile_001.tif, ... (one 2-D image per tile),
+# positions.csv (columns tile, row, col, y_um, x_um) and pixel_size_um.txt (one number, um;
+# optional when the reader is given the pixel size).
+MOSAIC_POSITION_COLUMNS = ("tile", "row", "col", "y_um", "x_um")
+
+
+def grid_indices(n_rows: int, n_cols: int) -> np.ndarray:
+    """Return the (row, col) of every tile of a row-major grid.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Grid shape.
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape (n_rows * n_cols, 2)
+        Tile ``k`` is at row ``k // n_cols``, column ``k % n_cols``.
+
+    Examples
+    --------
+    >>> grid_indices(2, 2).tolist()
+    [[0, 0], [0, 1], [1, 0], [1, 1]]
+    """
+    r, c = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    return np.stack([r, c], axis=1).astype(np.int32)
+
+
+@dataclass
+class MosaicData:
+    """Tiles of a radiograph mosaic with their stage positions, as read from a file.
+
+    Attributes
+    ----------
+    tiles : numpy.ndarray, shape (n_tiles, h, w)
+        Raw counts as stored (uint16 normally).
+    stage_position_um : numpy.ndarray of float64, shape (n_tiles, 2)
+        (y, x) of each tile's top-left pixel centre, µm.
+    pixel_size_um : float
+        Pixel size at the sample, µm.
+    n_rows, n_cols : int
+        Grid shape.
+    grid : numpy.ndarray of int32, shape (n_tiles, 2)
+        (row, col) of each tile.
+    source : str
+        Path read (for messages).
+    """
+
+    tiles: np.ndarray
+    stage_position_um: np.ndarray
+    pixel_size_um: float
+    n_rows: int
+    n_cols: int
+    grid: np.ndarray
+    source: str = ""
+
+
+def check_mosaic(data: MosaicData) -> None:
+    """Check that a mosaic read from a file is usable.
+
+    Parameters
+    ----------
+    data : MosaicData
+        The mosaic.
+
+    Raises
+    ------
+    InputDataError
+        If the tiles are not a 3-D stack, positions are missing, not finite or do not match
+        the tiles, the pixel size is not positive, or the grid has missing or duplicated cells.
+    """
+    src = data.source
+    if data.tiles.ndim != 3:
+        raise InputDataError(f"{src}: tiles must be 3-D (n, rows, columns), got shape {data.tiles.shape}")
+    n = data.tiles.shape[0]
+    if n == 0:
+        raise InputDataError(f"{src}: no tiles")
+    pos = data.stage_position_um
+    if pos.ndim != 2 or pos.shape[1] != 2:
+        raise InputDataError(f"{src}: stage positions must be (n, 2) (y, x), got shape {pos.shape}")
+    if pos.shape[0] != n:
+        raise InputDataError(f"{src}: {pos.shape[0]} stage positions for {n} tiles")
+    bad = np.flatnonzero(~np.all(np.isfinite(pos), axis=1))
+    if bad.size:
+        raise InputDataError(f"{src}: non-finite stage positions (NaN or infinity) for tiles {bad.tolist()}")
+    if not (data.pixel_size_um is not None and np.isfinite(data.pixel_size_um) and data.pixel_size_um > 0):
+        raise InputDataError(f"{src}: pixel size {data.pixel_size_um} um is not a positive number")
+    if n != data.n_rows * data.n_cols:
+        raise InputDataError(f"{src}: {n} tiles for a {data.n_rows} x {data.n_cols} grid: missing tile(s)")
+    grid = data.grid
+    if grid.shape != (n, 2):
+        raise InputDataError(f"{src}: tile grid must be (n, 2) (row, col), got shape {grid.shape}")
+    cells = {(int(r), int(c)) for r, c in grid}
+    expected = {(r, c) for r in range(data.n_rows) for c in range(data.n_cols)}
+    if cells != expected:
+        missing = sorted(expected - cells)
+        raise InputDataError(
+            f"{src}: grid cells without a tile (row, col): {missing[:10]}"
+            + (" (duplicated or out-of-grid entries)" if not missing else "")
+        )
+
+
+def write_mosaic_h5(
+    path: str | os.PathLike,
+    tiles: np.ndarray,
+    stage_position_um: np.ndarray,
+    pixel_size_um: float,
+    n_rows: int,
+    n_cols: int,
+    grid: np.ndarray | None = None,
+    truth: dict | None = None,
+) -> None:
+    """Write a radiograph mosaic to HDF5 (atomically, deterministic bytes).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    tiles : numpy.ndarray, shape (n, h, w)
+        Raw counts (stored as given; uint16 normally).
+    stage_position_um : numpy.ndarray, shape (n, 2)
+        (y, x) of each tile's top-left pixel centre, µm.
+    pixel_size_um : float
+        Pixel size at the sample, µm.
+    n_rows, n_cols : int
+        Grid shape.
+    grid : numpy.ndarray, shape (n, 2), optional
+        (row, col) of each tile; row-major (:func:`grid_indices`) when omitted.
+    truth : dict, optional
+        Ground truth of a simulated mosaic, written to the group ``/truth``, with the keys
+        of :func:`read_mosaic_truth`: ``position_px`` (n, 2) and ``gain`` (n,) arrays,
+        ``particles`` (a table with columns ``y_um, x_um, diameter_um``) and ``params``
+        (a dict of scalars, stored as attributes).
+
+    Notes
+    -----
+    Layout: ``/tiles`` (one gzip chunk per tile), ``/stage_position_um``, ``/tile_grid``
+    (int32), file attributes ``pixel_size_um``, ``n_rows``, ``n_cols``; the optional group
+    ``/truth`` holds ``position_px``, ``gain``, ``particles/{y_um, x_um, diameter_um}`` and
+    the simulator's parameters as attributes (it is never read by the stitcher).
+    """
+    tiles = np.ascontiguousarray(tiles)
+    grid = grid_indices(n_rows, n_cols) if grid is None else np.asarray(grid, dtype=np.int32)
+    with atomic_h5(path) as f:
+        f.create_dataset(
+            "tiles",
+            data=tiles,
+            chunks=(1,) + tiles.shape[1:],
+            compression="gzip",
+            compression_opts=4,
+            shuffle=True,
+            track_times=False,
+        )
+        f.create_dataset("stage_position_um", data=np.asarray(stage_position_um, dtype=np.float64), track_times=False)
+        f["stage_position_um"].attrs["units"] = "um"
+        f["stage_position_um"].attrs["columns"] = "y, x"
+        f.create_dataset("tile_grid", data=grid, track_times=False)
+        f["tile_grid"].attrs["columns"] = "row, col"
+        f.attrs["pixel_size_um"] = float(pixel_size_um)
+        f.attrs["n_rows"] = int(n_rows)
+        f.attrs["n_cols"] = int(n_cols)
+        if truth is not None:
+            g = f.create_group("truth")
+            g.create_dataset("position_px", data=truth["position_px"], track_times=False)
+            g.create_dataset("gain", data=truth["gain"], track_times=False)
+            pg = g.create_group("particles")
+            for col in ("y_um", "x_um", "diameter_um"):
+                pg.create_dataset(col, data=np.asarray(truth["particles"][col], dtype=np.float64), track_times=False)
+            for key, value in sorted(truth["params"].items()):
+                g.attrs[key] = value
+
+
+def read_mosaic_h5(path: str | os.PathLike) -> MosaicData:
+    """Read and check a mosaic written by :func:`write_mosaic_h5`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        HDF5 file.
+
+    Returns
+    -------
+    MosaicData
+        Without ``/tile_grid`` the tiles are taken to be in row-major order.
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing or unreadable, lacks a dataset or attribute, or the mosaic
+        fails :func:`check_mosaic`.
+    """
+    path = str(path)
+    if not os.path.isfile(path):
+        raise InputDataError(f"{path}: mosaic file does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputDataError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    with f:
+        missing = [k for k in ("tiles", "stage_position_um") if k not in f]
+        missing += [f"attribute {k}" for k in ("pixel_size_um", "n_rows", "n_cols") if k not in f.attrs]
+        if missing:
+            raise InputDataError(f"{path}: missing " + ", ".join(missing))
+        tiles = f["tiles"][...]
+        pos = np.asarray(f["stage_position_um"][...], dtype=np.float64)
+        n_rows, n_cols = int(f.attrs["n_rows"]), int(f.attrs["n_cols"])
+        grid = (
+            np.asarray(f["tile_grid"][...], dtype=np.int32)
+            if "tile_grid" in f
+            else grid_indices(n_rows, n_cols)[: tiles.shape[0] if tiles.ndim else 0]
+        )
+        data = MosaicData(
+            tiles=tiles,
+            stage_position_um=pos,
+            pixel_size_um=float(f.attrs["pixel_size_um"]),
+            n_rows=n_rows,
+            n_cols=n_cols,
+            grid=grid,
+            source=path,
+        )
+    check_mosaic(data)
+    return data
+
+
+def read_mosaic_truth(path: str | os.PathLike) -> dict:
+    """Read the ground truth of a simulated mosaic file (group ``/truth``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        HDF5 file written by :func:`write_mosaic_h5` with ``truth``.
+
+    Returns
+    -------
+    dict
+        ``position_px`` (n, 2) true tile positions, px, simulator frame (origin at the
+        nominal position of tile 0); ``gain`` (n,) true per-tile gains; ``particles``, a
+        DataFrame of ``y_um, x_um, diameter_um`` (sphere centres and diameters, µm,
+        simulator frame); ``params``, the simulator's parameters.
+
+    Raises
+    ------
+    InputDataError
+        If the file has no ``/truth`` group.
+    """
+    with h5py.File(path, "r") as f:
+        if "truth" not in f:
+            raise InputDataError(f"{path}: no /truth group (not a simulated mosaic)")
+        g = f["truth"]
+        return {
+            "position_px": g["position_px"][...],
+            "gain": g["gain"][...],
+            "particles": pd.DataFrame({k: g["particles"][k][...] for k in ("y_um", "x_um", "diameter_um")}),
+            "params": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in g.attrs.items()},
+        }
+
+
+def tile_filename(index: int) -> str:
+    """Return the file name of tile ``index`` in a mosaic TIFF folder.
+
+    Parameters
+    ----------
+    index : int
+        Tile number.
+
+    Returns
+    -------
+    str
+        ``tile_000.tif`` style (at least three digits).
+
+    Examples
+    --------
+    >>> tile_filename(7)
+    'tile_007.tif'
+    """
+    return f"tile_{index:03d}.tif"
+
+
+def write_mosaic_tiffs(
+    folder: str | os.PathLike,
+    tiles: np.ndarray,
+    stage_position_um: np.ndarray,
+    pixel_size_um: float | None,
+    n_rows: int,
+    n_cols: int,
+    grid: np.ndarray | None = None,
+) -> None:
+    """Write a mosaic as a TIFF folder: ``tile_000.tif ...``, ``positions.csv``, ``pixel_size_um.txt``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Destination folder (created when missing); each file is written atomically.
+    tiles : numpy.ndarray, shape (n, h, w)
+        Raw counts, one 2-D TIFF per tile.
+    stage_position_um : numpy.ndarray, shape (n, 2)
+        (y, x) of each tile's top-left pixel centre, µm.
+    pixel_size_um : float or None
+        Pixel size at the sample, µm; ``None`` writes no ``pixel_size_um.txt``.
+    n_rows, n_cols : int
+        Grid shape.
+    grid : numpy.ndarray, shape (n, 2), optional
+        (row, col) of each tile; row-major when omitted.
+
+    Notes
+    -----
+    ``positions.csv`` has the columns ``tile, row, col, y_um, x_um``; positions and the
+    pixel size are written with 17 significant digits (exact float64 round trip).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    grid = grid_indices(n_rows, n_cols) if grid is None else np.asarray(grid)
+    for k, tile in enumerate(tiles):
+        buf = BytesIO()
+        tifffile.imwrite(buf, np.asarray(tile))
+        atomic_write_bytes(folder / tile_filename(k), buf.getvalue())
+    lines = [",".join(MOSAIC_POSITION_COLUMNS)]
+    for k, ((r, c), (y, x)) in enumerate(zip(grid, np.asarray(stage_position_um, dtype=np.float64))):
+        lines.append(f"{k},{int(r)},{int(c)},{float(y):.17g},{float(x):.17g}")
+    atomic_write_bytes(folder / "positions.csv", ("\n".join(lines) + "\n").encode())
+    if pixel_size_um is not None:
+        atomic_write_bytes(folder / "pixel_size_um.txt", f"{float(pixel_size_um):.17g}\n".encode())
+
+
+def _read_mosaic_positions_csv(csv_path: Path) -> pd.DataFrame:
+    """Read and check ``positions.csv`` of a mosaic TIFF folder, sorted by tile."""
+    if not csv_path.is_file():
+        raise InputDataError(f"{csv_path}: positions file is missing")
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    need = MOSAIC_POSITION_COLUMNS
+    if not rows:
+        raise InputDataError(f"{csv_path}: no positions")
+    absent = [c for c in need if c not in rows[0]]
+    if absent:
+        raise InputDataError(f"{csv_path}: missing column(s) {absent} (needs {', '.join(need)})")
+    out = {c: [] for c in need}
+    for line, r in enumerate(rows, start=2):
+        try:
+            for c in ("tile", "row", "col"):
+                out[c].append(int(r[c]))
+            for c in ("y_um", "x_um"):
+                out[c].append(float(r[c]))
+        except (TypeError, ValueError) as exc:
+            raise InputDataError(f"{csv_path}: line {line}: not a number ({exc})") from exc
+    table = pd.DataFrame(out)
+    bad = table.loc[~np.isfinite(table[["y_um", "x_um"]].to_numpy()).all(axis=1), "tile"]
+    if len(bad):
+        raise InputDataError(f"{csv_path}: non-finite position (NaN or infinity) for tile(s) {bad.tolist()}")
+    dup = table["tile"][table["tile"].duplicated()]
+    if len(dup):
+        raise InputDataError(f"{csv_path}: tile(s) listed twice: {sorted(set(dup.tolist()))}")
+    return table.sort_values("tile", kind="stable").reset_index(drop=True)
+
+
+def read_mosaic_tiffs(folder: str | os.PathLike, pixel_size_um: float | None = None) -> MosaicData:
+    """Read and check a mosaic TIFF folder written by :func:`write_mosaic_tiffs`.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder of ``tile_*.tif``, ``positions.csv`` and (optionally) ``pixel_size_um.txt``.
+    pixel_size_um : float, optional
+        Pixel size at the sample, µm; overrides ``pixel_size_um.txt`` (required when that
+        file is absent).
+
+    Returns
+    -------
+    MosaicData
+        Grid shape from the largest row and column in ``positions.csv``.
+
+    Raises
+    ------
+    InputDataError
+        If the folder, a listed tile, ``positions.csv`` or the pixel size is missing or
+        unusable, tiles differ in shape, or the mosaic fails :func:`check_mosaic`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputDataError(f"{folder}: mosaic folder does not exist")
+    table = _read_mosaic_positions_csv(folder / "positions.csv")
+    files = sorted(p.name for p in folder.glob("tile_*.tif"))
+    for t in table["tile"]:
+        name = tile_filename(int(t))
+        if not (folder / name).is_file():
+            raise InputDataError(f"{folder / name}: tile {int(t)} listed in positions.csv is missing")
+    if len(files) != len(table):
+        raise InputDataError(
+            f"{folder / 'positions.csv'}: {len(table)} positions for {len(files)} tile files (tile_*.tif)"
+        )
+    if table["tile"].tolist() != list(range(len(table))):
+        raise InputDataError(f"{folder / 'positions.csv'}: tiles must be numbered 0..{len(table) - 1}")
+    frames, shape0 = [], None
+    for t in table["tile"]:
+        p = folder / tile_filename(int(t))
+        fr = tifffile.imread(p)
+        if fr.ndim != 2:
+            raise InputDataError(f"{p}: a tile must be a 2-D image, got shape {fr.shape}")
+        if shape0 is None:
+            shape0 = fr.shape
+        elif fr.shape != shape0:
+            raise InputDataError(
+                f"{p}: tile of shape {fr.shape}, {tile_filename(0)} has {shape0}: tiles of different shapes"
+            )
+        frames.append(fr)
+    if pixel_size_um is None:
+        px_file = folder / "pixel_size_um.txt"
+        if not px_file.is_file():
+            raise InputDataError(f"{px_file}: missing, and no pixel size given")
+        try:
+            pixel_size_um = float(px_file.read_text().strip())
+        except ValueError as exc:
+            raise InputDataError(f"{px_file}: not a number ({exc})") from exc
+    grid = table[["row", "col"]].to_numpy(np.int32)
+    data = MosaicData(
+        tiles=np.stack(frames),
+        stage_position_um=table[["y_um", "x_um"]].to_numpy(np.float64),
+        pixel_size_um=float(pixel_size_um),
+        n_rows=int(grid[:, 0].max()) + 1,
+        n_cols=int(grid[:, 1].max()) + 1,
+        grid=grid,
+        source=str(folder),
+    )
+    check_mosaic(data)
+    return data
+
+
+def read_mosaic(path: str | os.PathLike, pixel_size_um: float | None = None) -> MosaicData:
+    """Read and check a mosaic from an HDF5 file or a TIFF folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        HDF5 file (:func:`read_mosaic_h5`) or folder (:func:`read_mosaic_tiffs`).
+    pixel_size_um : float, optional
+        Pixel size at the sample, µm; overrides the one stored with the data.
+
+    Returns
+    -------
+    MosaicData
+
+    Raises
+    ------
+    InputDataError
+        If the data are missing or unusable.
+    """
+    path = Path(path)
+    data = read_mosaic_tiffs(path, pixel_size_um) if path.is_dir() else read_mosaic_h5(path)
+    if pixel_size_um is not None:
+        data.pixel_size_um = float(pixel_size_um)
+        check_mosaic(data)
+    return data
+
+
+# --------------------------------------------------------------------------------------
+# Named arrays (.npz)
+# --------------------------------------------------------------------------------------
+def write_npz(path: str | os.PathLike, arrays: dict) -> None:
+    """Write named arrays to a compressed ``.npz`` file, atomically and with deterministic bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination, written as given (no ``.npz`` suffix is appended); missing parent
+        folders are created.
+    arrays : dict of str -> array_like
+        The arrays, stored as ``<name>.npy`` members in the order of the dict (read them
+        back with ``dict(np.load(path))``).
+
+    Notes
+    -----
+    The bytes are those of :func:`numpy.savez_compressed`, whose zip members carry the
+    fixed zip epoch as their date (no time stamp, no file name of the archive), so equal
+    arrays give equal files. The file is written through :func:`atomic_write_bytes`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "arrays.npz"
+    ...     write_npz(path, {"a": np.arange(3), "b": np.eye(2)})
+    ...     d = dict(np.load(path))
+    >>> sorted(d), d["a"].tolist()
+    (['a', 'b'], [0, 1, 2])
+    """
+    buf = BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------
+# Transport box and particle partition (rules transport_contacts, transport_value, transport_sample)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransportBox:
+    """The part of a segmentation file that the transport metrics use.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of uint8, (z, y, x)
+        Hard labels of the box.
+    posteriors : numpy.ndarray, (n_classes, z, y, x), or None
+        Class probabilities of the box; None for imported labels, when the file holds
+        none, or when they were not asked for.
+    class_codes : numpy.ndarray or None
+        Label code of each posterior class (file attribute ``posterior_class_codes``).
+    voxel_size_um : float or tuple of 3 float
+        Voxel size in µm (:func:`voxel_size_um`).
+    """
+
+    labels: np.ndarray
+    posteriors: np.ndarray | None
+    class_codes: np.ndarray | None
+    voxel_size_um: float | tuple
+
+
+def read_transport_box(path: str | os.PathLike, crop, *, posteriors: bool = True) -> TransportBox:
+    """Read the transport box of a segmentation file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Segmentation HDF5 file (datasets ``labels`` and optionally ``posteriors``).
+    crop : callable
+        ``crop(shape) -> tuple of 3 slices``: the box of a reconstructed scan of label
+        shape ``(nz, ny, nx)`` (e.g. :func:`batteryct.fov.box_roi` with the radius
+        fraction bound). Imported label volumes (file attribute ``roi = "box"``) are used
+        whole and have no posteriors.
+    posteriors : bool, optional
+        Also read the posteriors of the box.
+
+    Returns
+    -------
+    TransportBox
+        Labels, posteriors (or None), class codes and voxel size (µm).
+
+    Raises
+    ------
+    InputDataError
+        If the file or its ``labels`` dataset does not exist.
+    """
+    labels, attrs = read_volume(path, "labels")
+    post = None
+    if attrs.get("roi") != "box":
+        box = tuple(crop(labels.shape))
+        labels = labels[box]
+        if posteriors:
+            try:
+                post = read_volume(path, "posteriors")[0][(slice(None),) + box]
+            except InputDataError:
+                post = None
+    return TransportBox(labels, post, attrs.get("posterior_class_codes"), voxel_size_um(attrs))
+
+
+@dataclass(frozen=True)
+class ContactPartition:
+    """Active particle partition of a transport box (rule ``transport_contacts``).
+
+    Attributes
+    ----------
+    instances : numpy.ndarray of int, (z, y, x), or None
+        Particle ids of the hard labels' active phase; None: no contact resistance.
+    grown_instances : numpy.ndarray of int, (z, y, x), or None
+        The same ids grown into the surroundings (for the posterior samples).
+    """
+
+    instances: np.ndarray | None
+    grown_instances: np.ndarray | None
+
+
+def write_contact_partition(path: str | os.PathLike, instances, grown_instances) -> None:
+    """Write a particle partition and its growth to HDF5 (atomically, via :func:`write_volume`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    instances, grown_instances : numpy.ndarray of int, (z, y, x), or None
+        The partition and its growth; ``instances = None`` writes a file without
+        datasets that says "no contact resistance".
+    """
+    if instances is None:
+        write_volume(path, {}, {"contact_partition": "none"})
+    else:
+        write_volume(
+            path, {"instances": instances, "grown_instances": grown_instances}, {"contact_partition": "particles"}
+        )
+
+
+def read_contact_partition(path: str | os.PathLike, shape) -> ContactPartition:
+    """Read the particle partition written by :func:`write_contact_partition`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The partition file.
+    shape : tuple of int
+        Shape of the transport box the arrays must have.
+
+    Returns
+    -------
+    ContactPartition
+        Both fields None for a "no contact resistance" file.
+
+    Raises
+    ------
+    InputDataError
+        If the file does not exist or its arrays do not have ``shape``.
+    """
+    if read_attrs(path).get("contact_partition") == "none":
+        return ContactPartition(None, None)
+    instances, _ = read_volume(path, "instances")
+    grown, _ = read_volume(path, "grown_instances")
+    if instances.shape != tuple(shape) or grown.shape != tuple(shape):
+        raise InputDataError(f"{path}: particle partition of shape {instances.shape}, the labels box is {tuple(shape)}")
+    return ContactPartition(instances, grown)
+
+
+def _read_numeric_csv(path, columns: tuple[str, ...]):
+    """Read ``columns`` of a CSV as float64; :class:`InputDataError` names the file and the column."""
+    import pandas
+
+    path = Path(path)
+    try:
+        df = pandas.read_csv(path)
+    except FileNotFoundError:
+        raise InputDataError(f"{path}: file not found") from None
+    except (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"{path}: not a readable CSV ({exc})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputDataError(f"{path}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})")
+    out = {}
+    for c in columns:
+        vals = pandas.to_numeric(df[c], errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputDataError(
+                f"{path}: column {c} has a non-numeric, NaN or infinite value in data row {row + 1} "
+                f"({df[c].iloc[row]!r})"
+            )
+        out[c] = vals.to_numpy(dtype=np.float64)
+    if len(df) < 2:
+        raise InputDataError(f"{path}: needs at least 2 rows, got {len(df)}")
+    return pandas.DataFrame(out)
+
+
+def read_gitt_csv(path: str | os.PathLike):
+    """Read a GITT record: a CSV with columns ``time_s``, ``current_A``, ``voltage_V``.
+
+    Extra columns are ignored. Conventions of :mod:`batteryct.diffusion`: positive current =
+    discharge (lithiation of the cathode); ``current_A[i]`` flows during ``(t[i-1], t[i]]``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The three columns as float64.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file and the problem: missing column, non-numeric or NaN values (with the
+        column and row), fewer than 2 rows, time not strictly increasing, a current that never
+        switches (constant).
+    """
+    df = _read_numeric_csv(path, ("time_s", "current_A", "voltage_V"))
+    t = df["time_s"].to_numpy()
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        raise InputDataError(
+            f"{path}: column time_s is not strictly increasing (data row {bad[0] + 2}: {t[bad[0] + 1]!r})"
+        )
+    cur = df["current_A"].to_numpy()
+    if np.ptp(cur) <= 1e-12 * max(float(np.max(np.abs(cur))), 1e-300):
+        raise InputDataError(f"{path}: column current_A never switches (constant {cur[0]!r} A): no pulse to analyse")
+    return df
+
+
+def read_eis_csv(path: str | os.PathLike):
+    """Read an impedance spectrum: a CSV with columns ``frequency_Hz``, ``z_real_ohm``, ``z_imag_ohm``.
+
+    Extra columns are ignored; the sign convention of ``z_imag_ohm`` is the file's (no flip).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The three columns as float64, in file order.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file and the problem: missing column, non-numeric or NaN values (with the
+        column and row), fewer than 2 rows, a frequency that is not positive.
+    """
+    df = _read_numeric_csv(path, ("frequency_Hz", "z_real_ohm", "z_imag_ohm"))
+    f = df["frequency_Hz"].to_numpy()
+    bad = np.flatnonzero(f <= 0)
+    if bad.size:
+        raise InputDataError(f"{path}: column frequency_Hz must be positive (data row {bad[0] + 1}: {f[bad[0]]!r})")
+    return df

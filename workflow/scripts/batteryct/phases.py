@@ -11,39 +11,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .label_codes import LABEL_BINDER, LABEL_SOLID
+from .label_codes import LABEL_BINDER, LABEL_SOLID, PHASE_NAMES, parse_phase_map
 from .segment import label_pore_space
 
-PHASE_NAMES = {
-    "pore": 0,
-    "void": 0,
-    "active": LABEL_SOLID,
-    "solid": LABEL_SOLID,
-    "binder": LABEL_BINDER,
-    "cbd": LABEL_BINDER,
-}
-
-
-def parse_phase_map(text: str) -> dict[int, str]:
-    """Parse ``"0:pore,1:active,2:binder"`` into ``{0: "pore", 1: "active", 2: "binder"}``."""
-    mapping: dict[int, str] = {}
-    for item in str(text).split(","):
-        value, sep, name = item.strip().partition(":")
-        name = name.strip().lower()
-        if not sep or not value.strip().lstrip("-").isdigit() or name not in PHASE_NAMES:
-            raise ValueError(
-                f"phase map {text!r}: item {item.strip()!r} is not 'value:name' with name one of {sorted(PHASE_NAMES)}"
-            )
-        if int(value) in mapping:
-            raise ValueError(f"phase map {text!r}: value {int(value)} given twice")
-        mapping[int(value)] = name
-    if "pore" not in mapping.values() and "void" not in mapping.values():
-        raise ValueError(f"phase map {text!r}: names no pore phase")
-    return mapping
+__all__ = ["PHASE_NAMES", "import_labels", "parse_phase_map"]
 
 
 def import_labels(raw: np.ndarray, phase_map: dict[int, str]) -> np.ndarray:
-    """Map a user's labels to batteryct codes (uint8), labelling internal voids.
+    """Map a user's labels to batteryct codes, labelling internal voids.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray of int
+        The user's labelled volume ``(z, y, x)``.
+    phase_map : dict of int to str
+        Of :func:`parse_phase_map`.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        Label codes of :mod:`batteryct.label_codes`: pore becomes 0 (open) or 2 (internal
+        closed void, flood fill from the volume faces), active 1, binder 3.
 
     Raises
     ------

@@ -87,8 +87,8 @@ def library_imports(source: str | Path, library_dir: Path | None = None) -> set[
 
     Examples
     --------
-    >>> "batteryct.io" in library_imports("batteryct.electrode")
-    True
+    >>> sorted(m for m in library_imports("batteryct.electrode") if m.startswith("batteryct.transport"))[:2]
+    ['batteryct.transport', 'batteryct.transport._kernels']
     """
     seen: set[str] = set()
     todo: list[str] = []

@@ -1,4 +1,8 @@
-"""A self-contained HTML report of a campaign: tables and images in one file."""
+"""A self-contained HTML report of a campaign: tables and images in one file.
+
+:func:`render_html` builds the page; :func:`slice_preview` the preview images
+(written with :func:`batteryct.io.write_png`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,20 @@ LABEL_COLOURS = np.array([[235, 235, 235], [40, 70, 160], [220, 50, 40], [240, 1
 
 
 def to_uint8(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:
-    """Scale to 0..255 between two percentiles of the finite values."""
+    """Scale an image to 0..255 between two percentiles of its finite values.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any real image; NaN is shown as the low end.
+    low, high : float, optional
+        Percentiles (0..100) mapped to 0 and 255.
+
+    Returns
+    -------
+    ndarray, uint8, same shape
+        Scaled image (all 0 if nothing is finite).
+    """
     finite = image[np.isfinite(image)]
     if finite.size == 0:
         return np.zeros(image.shape, np.uint8)
@@ -23,7 +40,29 @@ def to_uint8(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndar
 
 
 def slice_preview(volume: np.ndarray | None, labels: np.ndarray, z: int | None = None) -> np.ndarray:
-    """RGB image: the middle z slice of the volume (grey) beside its labels (colours)."""
+    """Return an RGB image of a z slice of the volume (grey) beside its labels (colours).
+
+    Parameters
+    ----------
+    volume : ndarray, (z, y, x), or None
+        Reconstructed volume; None shows the labels only.
+    labels : ndarray of int, (z, y, x)
+        Labels 0..3 (:mod:`batteryct.segment`; larger values are shown as 4).
+    z : int, optional
+        Slice index; default the middle slice.
+
+    Returns
+    -------
+    ndarray, uint8, (y, 2 x + 4, 3) or (y, x, 3)
+        The image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.zeros((4, 8, 8), np.uint8)
+    >>> slice_preview(np.ones((4, 8, 8)), labels).shape
+    (8, 20, 3)
+    """
     z = labels.shape[0] // 2 if z is None else z
     lab = LABEL_COLOURS[np.clip(labels[z], 0, len(LABEL_COLOURS) - 1)]
     if volume is None:
@@ -33,20 +72,31 @@ def slice_preview(volume: np.ndarray | None, labels: np.ndarray, z: int | None =
     return np.concatenate([grey, gap, lab], axis=1)
 
 
-def write_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an 8-bit image to PNG (deterministic bytes)."""
-    from PIL import Image
-
-    Image.fromarray(rgb).save(path, format="PNG", optimize=False)
-
-
 def _img_tag(path: Path) -> str:
+    """Return an ``<img>`` tag holding the PNG file at ``path`` inline (base64)."""
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(Path(path).name)}">'
 
 
 def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, Path], notes: str = "") -> str:
-    """One HTML page with every table (numbers rounded to 4 significant digits) and image."""
+    """Render one HTML page with every table and image.
+
+    Parameters
+    ----------
+    title : str
+        Page title and heading.
+    tables : dict of str to DataFrame
+        Heading -> table; numbers are shown to 4 significant digits, NaN as "–".
+    images : dict of str to pathlib.Path
+        Caption -> PNG file, embedded inline (base64), so the page is self-contained.
+    notes : str, optional
+        A paragraph under the title.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"

@@ -12,7 +12,20 @@ class ScanError(RuntimeError):
 
 
 def configure(log_path: str | None, name: str = "batteryct") -> logging.Logger:
-    """Log to ``log_path`` (and stderr) with timestamps-free, reproducible lines."""
+    """Log to ``log_path`` (and stderr) with timestamp-free, reproducible lines.
+
+    Parameters
+    ----------
+    log_path : str or None
+        The job's log file (overwritten); None logs to stderr only.
+    name : str, optional
+        Logger name.
+
+    Returns
+    -------
+    logging.Logger
+        At level INFO; warnings are captured into the log.
+    """
     logger = logging.getLogger(name)
     logger.handlers.clear()
     logger.setLevel(logging.INFO)
@@ -29,7 +42,25 @@ def configure(log_path: str | None, name: str = "batteryct") -> logging.Logger:
 
 @contextlib.contextmanager
 def scan_context(sample: str, scan: str, logger: logging.Logger | None = None):
-    """Re-raise any error as :class:`ScanError` prefixed with the sample and scan."""
+    """Re-raise any error as :class:`ScanError` prefixed with the sample and scan.
+
+    Parameters
+    ----------
+    sample, scan : str
+        Ids of the scan being processed.
+    logger : logging.Logger, optional
+        The error is also logged here.
+
+    Yields
+    ------
+    None
+        The body of the ``with`` block runs in this context.
+
+    Raises
+    ------
+    ScanError
+        For any exception of the body (a ``ScanError`` passes unchanged).
+    """
     try:
         yield
     except ScanError as exc:

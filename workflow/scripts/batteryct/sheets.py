@@ -13,13 +13,31 @@ import jsonschema
 import pandas as pd
 import yaml
 
+from .label_codes import parse_phase_map
+
 
 class SheetError(ValueError):
     """A sheet that cannot be used; the message names sheet, row and column."""
 
 
 def read_sheet(path: str | Path) -> pd.DataFrame:
-    """Read a tab-separated sheet; ids stay strings, empty cells become None."""
+    """Read a tab-separated sheet; ids stay strings, empty cells become None.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.tsv`` file (``#`` starts a comment line).
+
+    Returns
+    -------
+    DataFrame
+        One string (or None) cell per column, names and values stripped.
+
+    Raises
+    ------
+    SheetError
+        If the file does not exist.
+    """
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"{path}: sheet does not exist")
@@ -29,7 +47,7 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
 
 
 def _coerce(record: dict, schema: dict) -> dict:
-    """Turn numeric-looking strings into numbers where the schema wants a number."""
+    """Return the record with numeric-looking strings as numbers where the schema wants a number."""
     out = {}
     for key, value in record.items():
         types = schema.get("properties", {}).get(key, {}).get("type", [])
@@ -48,6 +66,20 @@ def _coerce(record: dict, schema: dict) -> dict:
 
 def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
     """Validate every row against a JSON schema; return the typed table.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The sheet as read by :func:`read_sheet`.
+    schema : dict
+        JSON schema of one row.
+    sheet : str
+        Sheet name used in the messages.
+
+    Returns
+    -------
+    DataFrame
+        The rows with numbers where the schema wants numbers.
 
     Raises
     ------
@@ -76,17 +108,62 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
 
 
 def load_schema(path: str | Path) -> dict:
+    """Read a JSON schema written in YAML.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The schema file.
+
+    Returns
+    -------
+    dict
+        The schema.
+    """
     with open(path) as fh:
         return yaml.safe_load(fh)
 
 
 def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
-    """Load both sheets, validate them and check ids.
+    r"""Load both sheets, validate them and check ids.
 
-    Returns ``(samples, scans, problems)``: ``samples`` indexed by sample, ``scans`` by
-    (sample, scan). Duplicate ids raise :class:`SheetError`. A scan naming an unknown sample
-    is not fatal for the campaign: it is listed in ``problems`` and that scan's job fails
-    with the message, so the other scans still run under ``--keep-going``.
+    A scan naming an unknown sample (or with an unusable ``pixel_size_um``) is not fatal
+    for the campaign: it is listed in ``problems`` and that scan's job fails with the
+    message, so the other scans still run under ``--keep-going``.
+
+    Parameters
+    ----------
+    samples_path, scans_path : str or pathlib.Path
+        The samples and scans sheets (``.tsv``).
+    samples_schema, scans_schema : str or pathlib.Path
+        Their JSON schemas (YAML files in ``workflow/schemas``).
+
+    Returns
+    -------
+    samples : DataFrame
+        Indexed by sample.
+    scans : DataFrame
+        Indexed by (sample, scan); ``pixel_size_um`` parsed by :func:`parse_voxel_size`.
+    problems : dict
+        (sample, scan) -> message, for the scans that cannot run.
+
+    Raises
+    ------
+    SheetError
+        If a sheet is missing or invalid, an id is duplicated or a phase map is unusable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "samples.tsv").write_text("sample\tkind\tmaterial\nP1\tpowder\tNMC622\n")
+    >>> _ = (folder / "scans.tsv").write_text("sample\tscan\tprojections\nP1\ta\tp.h5\nP2\ta\tq.h5\n")
+    >>> schemas = Path(__file__).parents[2] / "schemas"
+    >>> samples, scans, problems = load_campaign(
+    ...     folder / "samples.tsv", folder / "scans.tsv", schemas / "samples.schema.yaml", schemas / "scans.schema.yaml"
+    ... )
+    >>> list(samples.index), list(scans.index), list(problems)
+    (['P1'], [('P1', 'a'), ('P2', 'a')], [('P2', 'a')])
     """
     samples = validate_sheet(read_sheet(samples_path), load_schema(samples_schema), str(samples_path))
     scans = validate_sheet(read_sheet(scans_path), load_schema(scans_schema), str(scans_path))
@@ -97,8 +174,6 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
     if dup:
         raise SheetError(f"{scans_path}: duplicate (sample, scan) pairs {dup}")
     if "phase_map" in scans:
-        from .phases import parse_phase_map
-
         bad = []
         for i, text in enumerate(scans["phase_map"], start=1):
             if isinstance(text, str):
@@ -133,9 +208,28 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
 
 
 def parse_voxel_size(value):
-    """``pixel_size_um`` of a scan row: a number, or ``"dz,dy,dx"`` for non-cubic voxels of an
-    imported label volume (µm, in the volume's axis order). Returns a float, a 3-tuple of
-    floats (equal edges collapse to a float) or None; raises ValueError otherwise.
+    """Parse the ``pixel_size_um`` cell of a scan row.
+
+    Parameters
+    ----------
+    value : str, float or None
+        A number, or ``"dz,dy,dx"`` for non-cubic voxels of an imported label volume (µm,
+        in the volume's axis order).
+
+    Returns
+    -------
+    float, tuple of 3 floats or None
+        Equal edges collapse to a float; None for an empty cell.
+
+    Raises
+    ------
+    ValueError
+        If there are neither one nor three values, or a size is not positive.
+
+    Examples
+    --------
+    >>> parse_voxel_size("0.4,0.5,0.5"), parse_voxel_size("0.5,0.5,0.5")
+    ((0.4, 0.5, 0.5), 0.5)
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None

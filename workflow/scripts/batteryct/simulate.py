@@ -1,19 +1,14 @@
 """Virtual scanner: powder and electrode phantoms, parallel-beam projections and detector.
 
 The phantom is voxelised on a grid ``oversample`` times finer than the reconstruction grid
-and projected there by a pixel-driven projector (each fine voxel splats its attenuation onto
-two fine detector bins). The detector then averages *intensities* (not line integrals)
-over ``oversample × oversample`` fine bins, so partial-volume and edge effects are those of
-a real detector. None of this shares code with the reconstructor.
+and projected there (:func:`project`); the detector averages *intensities* over
+``oversample x oversample`` fine bins, so partial-volume and edge effects are those of a
+real detector. None of this shares code with the reconstructor. :func:`simulate_scan`
+runs the whole scanner.
 
 Phase codes (uint8) of the ground truth, matching :mod:`batteryct.segment`:
 0 = air / open pore, 1 = active material, 2 = internal closed void, 3 = carbon-binder,
 4 = support (Kapton-like film under a powder; counts as background when scoring).
-
-Geometry is the one stated in :mod:`batteryct`: a fine voxel at in-slice position
-``(x, y)`` (fine pixels from the grid centre) projects onto fine detector coordinate
-``x cos(theta) + y sin(theta) + center_fine`` with
-``center_fine = oversample * center_px + (oversample - 1) / 2``.
 """
 
 from __future__ import annotations
@@ -52,7 +47,26 @@ class Phantom:
 
 
 def lognormal_diameters_um(rng, n, median_um, sigma_ln, d_min_um, d_max_um):
-    """Draw ``n`` diameters from a lognormal truncated to ``[d_min_um, d_max_um]``."""
+    """Draw ``n`` diameters from a lognormal truncated to ``[d_min_um, d_max_um]``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the draws.
+    n : int
+        Number of diameters.
+    median_um : float
+        Median of the untruncated lognormal, um.
+    sigma_ln : float
+        Standard deviation of ln d (dimensionless).
+    d_min_um, d_max_um : float
+        Truncation limits, um.
+
+    Returns
+    -------
+    ndarray, float64, (n,)
+        Diameters in um, in the order drawn.
+    """
     out = np.empty(0)
     while out.size < n:
         d = median_um * np.exp(sigma_ln * rng.standard_normal(2 * n))
@@ -77,7 +91,7 @@ def _grid(lo, hi, center):
 
 
 def _rough_particle_mask(dz, dy, dx, radius, bumps, amplitudes, kappa, semi_axes_scale=(1.0, 1.0, 1.0)):
-    """Star-shaped particle: radius modulated by von Mises bumps on the unit sphere."""
+    """Return the mask of a star-shaped particle: radius modulated by von Mises bumps on the unit sphere."""
     sz, sy, sx = semi_axes_scale
     dz, dy, dx = dz / sz, dy / sy, dx / sx
     r = np.sqrt(dz * dz + dy * dy + dx * dx)
@@ -121,7 +135,7 @@ def _stamp_particle(
 
 
 def _settle_positions(rng, radii, fov_radius, floor_z, z_max, n_tries=24):
-    """Drop spheres one by one onto a floor at the lowest of ``n_tries`` random spots.
+    """Drop spheres one by one onto a floor, each at the lowest of ``n_tries`` random spots.
 
     Returns the centres ``(k, 3)`` (z, y, x relative to the axis) and the indices of the
     ``k`` spheres that fitted below ``z_max``; the others are skipped.
@@ -177,6 +191,8 @@ def powder_phantom(
         Edge of the reconstruction grid (the phantom grid is ``oversample`` times finer).
     voxel_size_um : float
         Reconstruction voxel size in micrometres.
+    oversample : int
+        Fine voxels per reconstruction voxel along each axis.
     n_particles : int
         Particles to drop; fewer are kept if the stack reaches the top of the volume.
     median_diameter_um, sigma_ln, diameter_range_um
@@ -191,6 +207,11 @@ def powder_phantom(
         Thickness of the low-attenuation support disk at the bottom.
     fov_fill : float
         Particles and support stay within this fraction of the field-of-view radius.
+
+    Returns
+    -------
+    Phantom
+        On the fine grid (voxel size ``voxel_size_um / oversample``).
     """
     rng = np.random.default_rng(seed)
     n = n_voxels * oversample
@@ -241,13 +262,41 @@ def electrode_phantom(
     roughness: float = 0.03,
     pillar_fill: float = 0.9,
 ) -> Phantom:
-    """A cylindrical electrode pillar: packed active particles, carbon-binder and pores.
+    """Build a cylindrical electrode pillar: packed active particles, carbon-binder and pores.
 
     Particles are oblate spheroids flattened along ``z`` (through-plane) by
     ``calendering_strain`` (volume kept), placed by random sequential addition with a
     tolerated overlap until the active fraction reaches ``1 - porosity - binder_fraction``
     inside the pillar. Carbon-binder fills the pore voxels closest to particle necks (where
     a smoothed active indicator is highest) up to ``binder_fraction`` (a "bridge" binder).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random choice.
+    n_voxels : int
+        Edge of the reconstruction grid (the phantom grid is ``oversample`` times finer).
+    voxel_size_um : float
+        Reconstruction voxel size in micrometres.
+    oversample : int
+        Fine voxels per reconstruction voxel along each axis.
+    porosity : float
+        Target pore fraction inside the pillar.
+    binder_fraction : float
+        Carbon-binder fraction inside the pillar.
+    median_diameter_um, sigma_ln, diameter_range_um
+        Truncated lognormal size distribution of equivalent diameters (um, dimensionless, um).
+    calendering_strain : float
+        Through-plane compression of the particles (0 = spheres, volume kept).
+    roughness : float
+        Relative amplitude of the surface bumps.
+    pillar_fill : float
+        Pillar radius as a fraction of the field-of-view radius.
+
+    Returns
+    -------
+    Phantom
+        On the fine grid (voxel size ``voxel_size_um / oversample``).
     """
     rng = np.random.default_rng(seed)
     n = n_voxels * oversample
@@ -343,7 +392,20 @@ ATTENUATION_PER_UM = {ACTIVE: 0.047, VOID: 0.0, BINDER: 0.0094, SUPPORT: 0.004, 
 
 
 def attenuation_volume(phase: np.ndarray, attenuation_per_um: dict | None = None) -> np.ndarray:
-    """Map phase codes to linear attenuation (1/um)."""
+    """Map phase codes to linear attenuation.
+
+    Parameters
+    ----------
+    phase : ndarray, uint8
+        Phase codes (module docstring).
+    attenuation_per_um : dict, optional
+        Phase code -> attenuation in 1/um, overriding :data:`ATTENUATION_PER_UM`.
+
+    Returns
+    -------
+    ndarray, float32, same shape
+        Linear attenuation coefficient in 1/um.
+    """
     table = dict(ATTENUATION_PER_UM)
     table.update(attenuation_per_um or {})
     lut = np.zeros(256, np.float32)
@@ -354,7 +416,7 @@ def attenuation_volume(phase: np.ndarray, attenuation_per_um: dict | None = None
 
 @njit(parallel=True, cache=True)
 def _project_fine(mu, cos_t, sin_t, center_fine, voxel_um):
-    """Pixel-driven projection of each fine slice; parallel over slices (deterministic)."""
+    """Project each fine slice, pixel-driven; parallel over slices (deterministic)."""
     nz, ny, nx = mu.shape
     n_ang = cos_t.size
     n_det = nx
@@ -387,7 +449,32 @@ def _project_fine(mu, cos_t, sin_t, center_fine, voxel_um):
 def project(
     mu_fine: np.ndarray, theta_rad: np.ndarray, center_px: float, oversample: int, fine_voxel_um: float
 ) -> np.ndarray:
-    """Line integrals on the fine detector, ``(n_angles, n_fine_rows, n_fine_columns)``."""
+    """Compute line integrals of a fine attenuation volume on the fine detector.
+
+    Each fine voxel splats its attenuation onto two fine detector bins. The geometry is
+    the one of :mod:`batteryct`: a fine voxel at in-slice position ``(x, y)`` (fine pixels
+    from the grid centre) projects onto fine detector coordinate
+    ``x cos(theta) + y sin(theta) + center_fine`` with
+    ``center_fine = oversample * center_px + (oversample - 1) / 2``.
+
+    Parameters
+    ----------
+    mu_fine : ndarray, (z, y, x)
+        Attenuation on the fine grid, 1/um.
+    theta_rad : ndarray, (n_angles,)
+        Projection angles in radians.
+    center_px : float
+        Rotation axis column on the (coarse) detector, pixels.
+    oversample : int
+        Fine voxels per detector pixel.
+    fine_voxel_um : float
+        Fine voxel size, um.
+
+    Returns
+    -------
+    ndarray, float64, (n_angles, n_fine_rows, n_fine_columns)
+        Line integrals (dimensionless).
+    """
     center_fine = oversample * center_px + (oversample - 1) / 2.0
     return _project_fine(
         np.ascontiguousarray(mu_fine, dtype=np.float32),
@@ -399,7 +486,20 @@ def project(
 
 
 def detector_intensity(line_integrals_fine: np.ndarray, oversample: int) -> np.ndarray:
-    """Mean transmitted intensity over each detector pixel's ``oversample²`` fine bins."""
+    """Average the transmitted intensity over each detector pixel's ``oversample²`` fine bins.
+
+    Parameters
+    ----------
+    line_integrals_fine : ndarray, (n_angles, n_fine_rows, n_fine_columns)
+        Line integrals on the fine detector.
+    oversample : int
+        Fine bins per detector pixel along each axis.
+
+    Returns
+    -------
+    ndarray, float64, (n_angles, n_rows, n_columns)
+        Transmission (0..1).
+    """
     t = np.exp(-line_integrals_fine)
     a, r, c = t.shape
     return t.reshape(a, r // oversample, oversample, c // oversample, oversample).mean(axis=(2, 4))
@@ -417,9 +517,33 @@ def acquire(
     zinger_fraction: float = 2e-5,
     beam_drift: float = 0.0,
 ):
-    """Counts on a detector: Poisson noise, darks, flats, miscalibrated columns, zingers.
+    """Simulate detector counts: Poisson noise, darks, flats, miscalibrated columns, zingers.
 
-    Returns uint16 ``projections``, ``flats``, ``darks`` and a dict describing the defects.
+    Parameters
+    ----------
+    transmission : ndarray, (n_angles, n_rows, n_columns)
+        Transmitted fraction of the beam per detector pixel.
+    rng : numpy.random.Generator
+        Source of all noise and defects.
+    flat_counts, dark_counts : float
+        Mean open-beam and dark counts per pixel.
+    n_flats, n_darks : int
+        Number of reference frames.
+    n_bad_columns : int
+        Detector columns whose gain drifted after the flats (rings).
+    bad_column_gain_range : (float, float)
+        Range of the relative gain error of those columns.
+    zinger_fraction : float
+        Fraction of projection pixels hit by a zinger.
+    beam_drift : float
+        Linear drift of the beam intensity over the scan (relative, end to end / 2).
+
+    Returns
+    -------
+    projections, flats, darks : ndarray, uint16
+        Counts.
+    defects : dict
+        ``bad_columns``, ``column_gain`` and ``n_zingers``.
     """
     n_ang, n_rows, n_cols = transmission.shape
     pixel_gain = rng.normal(1.0, 0.02, (n_rows, n_cols))  # flat-field corrected away
@@ -455,20 +579,68 @@ def acquire(
 
 
 def block_mean(volume: np.ndarray, factor: int) -> np.ndarray:
-    """Average ``factor³`` blocks (fine grid → reconstruction grid)."""
+    """Average ``factor³`` blocks (fine grid → reconstruction grid).
+
+    Parameters
+    ----------
+    volume : ndarray, (z, y, x)
+        Fine-grid values (cropped to multiples of ``factor``).
+    factor : int
+        Block edge in voxels.
+
+    Returns
+    -------
+    ndarray, float64
+        Block means.
+    """
     z, y, x = (s // factor for s in volume.shape)
     v = volume[: z * factor, : y * factor, : x * factor].astype(np.float64)
     return v.reshape(z, factor, y, factor, x, factor).mean(axis=(1, 3, 5))
 
 
 def coarse_phase(phase: np.ndarray, factor: int) -> np.ndarray:
-    """Majority phase of each ``factor³`` block (ties go to the lower code)."""
+    """Return the majority phase of each ``factor³`` block (ties go to the lower code).
+
+    Parameters
+    ----------
+    phase : ndarray, uint8, (z, y, x)
+        Fine-grid phase codes.
+    factor : int
+        Block edge in voxels.
+
+    Returns
+    -------
+    ndarray, uint8
+        Phase codes on the coarse grid.
+    """
     fractions = np.stack([block_mean(phase == code, factor) for code in range(N_PHASES)])
     return np.argmax(fractions, axis=0).astype(np.uint8)
 
 
 @dataclass
 class SimulatedScan:
+    """A virtual scan and its ground truth.
+
+    Attributes
+    ----------
+    projections, flats, darks : ndarray, uint16, (n, n_rows, n_columns)
+        Detector counts.
+    theta_deg : ndarray, float64, (n_angles,)
+        Projection angles in degrees.
+    pixel_size_um : float
+        Detector pixel (= reconstruction voxel) size, um.
+    center_px : float
+        True rotation axis column, pixels.
+    mu_truth_per_um : ndarray, float32, (z, y, x)
+        Attenuation averaged on the reconstruction grid, 1/um.
+    phase_truth : ndarray, uint8, (z, y, x)
+        Majority phase on the reconstruction grid (module docstring).
+    particles : DataFrame
+        One row per particle (nominal geometry, fine-grid volumes).
+    info : dict
+        ``center_px``, the detector defects of :func:`acquire` and ``n_particles``.
+    """
+
     projections: np.ndarray
     flats: np.ndarray
     darks: np.ndarray
@@ -481,20 +653,69 @@ class SimulatedScan:
     info: dict
 
 
-def simulate_scan(spec: dict) -> SimulatedScan:
-    """Run the virtual scanner for one scan described by ``spec`` (a config dict).
+_SPEC_KEYS = (
+    "phantom",
+    "seed",
+    "n_voxels",
+    "voxel_size_um",
+    "oversample",
+    "n_angles",
+    "angle_range_deg",
+    "center_offset_px",
+    "flat_counts",
+    "dark_counts",
+    "n_bad_columns",
+    "zinger_fraction",
+    "attenuation_per_um",
+)
 
-    Keys: ``phantom`` ('powder' or 'electrode'), ``seed``, ``n_voxels``, ``voxel_size_um``,
-    ``oversample``, ``n_angles``, ``angle_range_deg``, ``center_offset_px`` (axis position
-    relative to the detector centre, sub-pixel), ``flat_counts``, ``dark_counts``,
-    ``n_bad_columns``, ``zinger_fraction``, ``attenuation_per_um`` (phase name → 1/um), and
-    ``phantom_params`` passed to :func:`powder_phantom` or :func:`electrode_phantom`.
+
+def simulate_scan(spec: dict) -> SimulatedScan:
+    """Run the virtual scanner for one scan.
+
+    Parameters
+    ----------
+    spec : dict
+        A data description of the scan, as an entry of ``simulate.scans`` merged over
+        ``simulate.defaults`` of the workflow config (``config/README.md`` explains every
+        key): ``phantom`` ("powder" or "electrode"), ``seed``, ``n_voxels`` (grid edge),
+        ``voxel_size_um`` (um), ``oversample``, ``n_angles``, ``angle_range_deg`` ([first,
+        last], degrees), ``center_offset_px`` (axis position relative to the detector
+        centre, pixels), ``flat_counts``, ``dark_counts``, ``n_bad_columns``,
+        ``zinger_fraction``, ``attenuation_per_um`` (phase name -> 1/um) and optionally
+        ``phantom_params`` (keywords of :func:`powder_phantom` or
+        :func:`electrode_phantom`; their defaults otherwise).
+
+    Returns
+    -------
+    SimulatedScan
+        Projections, references and ground truth.
+
+    Raises
+    ------
+    KeyError
+        Naming the keys missing from ``spec``.
+    ValueError
+        If the phantom is unknown.
+
+    Examples
+    --------
+    >>> spec = dict(phantom="powder", seed=1, n_voxels=16, voxel_size_um=0.5, oversample=1, n_angles=9,
+    ...             angle_range_deg=[-90.0, 90.0], center_offset_px=0.3, flat_counts=1000, dark_counts=10,
+    ...             n_bad_columns=0, zinger_fraction=0.0, attenuation_per_um={"active": 0.05},
+    ...             phantom_params={"n_particles": 3, "median_diameter_um": 3.0, "diameter_range_um": [2.0, 4.0]})
+    >>> sim = simulate_scan(spec)
+    >>> sim.projections.shape, sim.projections.dtype.name, sim.center_px
+    ((9, 16, 16), 'uint16', 7.8)
     """
+    missing = [k for k in _SPEC_KEYS if k not in spec]
+    if missing:
+        raise KeyError(f"virtual-scanner spec lacks {missing}")
     spec = dict(spec)
     seed = int(spec["seed"])
-    n = int(spec.get("n_voxels", 128))
-    os_ = int(spec.get("oversample", 2))
-    px = float(spec.get("voxel_size_um", 0.512))
+    n = int(spec["n_voxels"])
+    os_ = int(spec["oversample"])
+    px = float(spec["voxel_size_um"])
     params = dict(spec.get("phantom_params", {}))
     if spec["phantom"] == "powder":
         ph = powder_phantom(seed, n, px, os_, **params)
@@ -503,21 +724,21 @@ def simulate_scan(spec: dict) -> SimulatedScan:
     else:
         raise ValueError(f"unknown phantom {spec['phantom']!r} (powder or electrode)")
     names = {"active": ACTIVE, "void": VOID, "binder": BINDER, "support": SUPPORT}
-    mu_table = {names[k]: float(v) for k, v in spec.get("attenuation_per_um", {}).items()}
+    mu_table = {names[k]: float(v) for k, v in spec["attenuation_per_um"].items()}
     mu_fine = attenuation_volume(ph.phase, mu_table)
-    lo, hi = spec.get("angle_range_deg", (-90.0, 90.0))
-    theta_deg = np.linspace(float(lo), float(hi), int(spec.get("n_angles", 141)))
-    center_px = (n - 1) / 2.0 + float(spec.get("center_offset_px", 0.0))
+    lo, hi = spec["angle_range_deg"]
+    theta_deg = np.linspace(float(lo), float(hi), int(spec["n_angles"]))
+    center_px = (n - 1) / 2.0 + float(spec["center_offset_px"])
     p_fine = project(mu_fine, np.deg2rad(theta_deg), center_px, os_, ph.voxel_size_um)
     transmission = detector_intensity(p_fine, os_)
     rng = np.random.default_rng([seed, 1])
     proj, flats, darks, defects = acquire(
         transmission,
         rng,
-        flat_counts=float(spec.get("flat_counts", 5000.0)),
-        dark_counts=float(spec.get("dark_counts", 100.0)),
-        n_bad_columns=int(spec.get("n_bad_columns", 3)),
-        zinger_fraction=float(spec.get("zinger_fraction", 2e-5)),
+        flat_counts=float(spec["flat_counts"]),
+        dark_counts=float(spec["dark_counts"]),
+        n_bad_columns=int(spec["n_bad_columns"]),
+        zinger_fraction=float(spec["zinger_fraction"]),
     )
     mu_truth = block_mean(mu_fine, os_).astype(np.float32)
     phase_truth = coarse_phase(ph.phase, os_)

@@ -1,67 +1,9 @@
 """Stereology of spherical particles: section circles on 2D slices and Schwartz-Saltykov.
 
 A 2D section instrument (SEM of a polished cross-section, a single CT slice) sees
-circles, not spheres: a sphere of diameter ``D`` cut by a plane at distance ``h`` from its
-centre shows a circle of diameter ``d = sqrt(D**2 - 4 h**2)``. For planes placed at
-random, ``h`` is uniform on ``[0, D/2]``, so (seed document 000, "The Art of Building",
-last paragraph: a small circle may be "a slice near the 'pole' of a much larger spherical
-particle")::
-
-    P(d <= x | D) = 1 - sqrt(1 - (x / D)**2)          (0 <= x <= D)
-
-and a sphere is hit by a plane with probability proportional to ``D``: the number of
-sections per unit area is ``N_A = N_V * mean(D)``.
-
-Schwartz-Saltykov unfolding (:func:`schwartz_saltykov`)
--------------------------------------------------------
-Section diameters are binned in ``n`` classes of width ``delta = d_max / n``; class ``i``
-is ``((i-1) delta, i delta]``. All spheres of class ``j`` are assumed to have the class's
-*upper* limit ``D_j = j delta`` (Saltykov's convention). The number of sections per unit
-area in class ``i`` is then::
-
-    N_A(i) = sum_{j >= i} N_V(j) * D_j * [P(d <= i delta | D_j) - P(d <= (i-1) delta | D_j)]
-           = delta * sum_{j >= i} K[i, j] N_V(j),
-    K[i, j] = sqrt(j**2 - (i-1)**2) - sqrt(j**2 - i**2)        (i <= j, else 0)
-
-:func:`sphere_section_kernel` computes ``K`` from the section probability above (it is
-not a copied table: Saltykov's published coefficients are the entries of ``K^-1``). The
-upper-triangular system is solved by back substitution from the largest class down.
-
-**Negative classes.** Counting noise makes some ``N_V(j)`` negative, which is
-unphysical. ``method="sequential"`` (default) sets a class to zero as soon as it comes
-out negative *during* the back substitution (so it does not hand negative sections to
-the smaller classes), then multiplies the whole non-negative solution by one factor so
-that the total number of sections it predicts, ``delta * sum_i sum_j K[i, j] N_V(j)``,
-equals the observed total: clipping alone would over-predict sections, the rescaling
-conserves ``N_A``. It changes only the absolute densities, not the shape or the mean of
-the distribution. ``method="nnls"`` instead solves ``min ||delta K N_V - N_A||`` with
-``N_V >= 0`` (:func:`scipy.optimize.nnls`). The number of clipped classes is returned by
-:func:`schwartz_saltykov_details`.
-
-Accuracy (measured; ``tests/test_stereology.py``)
--------------------------------------------------
-* Analytic random sections of a lognormal sphere population (median 8 um, sigma 0.3),
-  number-mean diameter of the unfolded distribution against the 3D mean: over 40
-  independent draws of 2000 sections the error was +0.6 % +/- 1.3 % (mean +/- sd) with 20
-  classes, +1.8 % +/- 1.5 % with 15 and +3.8 % +/- 1.5 % with 10 (the upper-limit
-  convention over-estimates with coarse classes); the test's draw (3000 sections) gives
-  +3.0 % (15 classes) and +3.2 % (20). ``nnls`` and ``sequential`` agree within 0.5 %.
-* Digital spheres (voxel centres inside R, 0.256 um voxels, 300 spheres, every slice):
-  the same errors as analytic sections at the same heights (+1.7 % vs +1.6 % at 15
-  classes), i.e. pixelisation of the sections is not a source of error at these sizes.
-* Slices of the virtual scanner's settled sphere packing
-  (``simulate.powder_phantom(seed, n_voxels=128, n_particles=60, roughness=0)``), every
-  slice, 15 classes, against the mean equivalent diameter of the ~60 spheres: with
-  per-particle instance labels -1.6 % .. +1.1 % (seeds 11, 12, 13; x and z slicing); on
-  the binary phase image, where touching particles merge into one section, +0.1 % ..
-  +4.5 % (merging biases upwards). With 150 particles the stack reaches the top of the
-  volume, truncated particles are no longer spheres and the instance error grew to
-  about +5 %.
-
-Limits: spheres only (non-spherical particles need shape factors), sections smaller than
-a pixel are lost (their contribution to the smallest class is under-counted), and
-sections cut by the image border are excluded by default, which under-samples large
-sections slightly (no Miles-Lantuejoul weighting is applied).
+circles, not spheres: :func:`volume_section_diameters` measures the section circles of a
+label volume, and :func:`schwartz_saltykov` unfolds them into the number distribution of
+sphere diameters (method and limits in its Notes).
 """
 
 from __future__ import annotations
@@ -69,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 from scipy.optimize import nnls
+
+from . import _checks
 
 __all__ = [
     "section_circle_diameters",
@@ -87,7 +31,7 @@ def section_circle_diameters(
     min_area_px: int = 1,
     instances: bool | None = None,
 ) -> np.ndarray:
-    """Equivalent circle diameters of the particle sections on one 2D slice.
+    """Measure the equivalent circle diameters of the particle sections on one 2D slice.
 
     Parameters
     ----------
@@ -98,11 +42,11 @@ def section_circle_diameters(
         pixels of one value).
     voxel_size_um : float or (dy, dx)
         Pixel edge in micrometres, or the two edges of rectangular pixels (rows, columns).
-    exclude_border : bool
+    exclude_border : bool, optional
         Drop sections that touch the image border (their area is truncated).
-    min_area_px : int
+    min_area_px : int, optional
         Drop sections with fewer pixels (single-pixel noise).
-    instances : bool or None
+    instances : bool or None, optional
         Force the interpretation; None = boolean dtype is a mask, integer dtype with
         values other than 0/1 is an instance image, integer 0/1 is a mask.
 
@@ -110,6 +54,12 @@ def section_circle_diameters(
     -------
     ndarray, float
         Diameters ``sqrt(4 A / pi)`` in micrometres, ``A`` = pixel count x pixel area.
+
+    Raises
+    ------
+    ValueError
+        If the image is not 2D, an instance label is negative or a pixel size is not
+        positive.
     """
     img = np.asarray(labels_2d_or_instances)
     if img.ndim != 2:
@@ -136,7 +86,7 @@ def section_circle_diameters(
 
 
 def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int = 1, **kwargs) -> np.ndarray:
-    """Section diameters of every ``step``-th slice of a 3D label volume along ``axis``.
+    """Measure the section diameters of every ``step``-th slice of a 3D label volume along ``axis``.
 
     Parameters
     ----------
@@ -144,7 +94,7 @@ def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int 
         Mask or instance volume (see :func:`section_circle_diameters`).
     voxel_size_um : float or (dz, dy, dx)
         Voxel edge(s) in micrometres; a slice normal to ``axis`` has the other two.
-    axis, step : int
+    axis, step : int, optional
         Slicing axis and slice spacing in voxels (systematic sampling: every particle
         lying wholly inside the volume is cut at uniformly spaced heights).
     **kwargs
@@ -154,16 +104,26 @@ def volume_section_diameters(labels_3d, voxel_size_um, axis: int = 0, step: int 
     -------
     ndarray
         Pooled section diameters in micrometres.
+
+    Raises
+    ------
+    ValueError
+        If the volume is not 3D, a voxel size is not positive, or ``axis`` or ``step`` is
+        out of range.
+    TypeError
+        If ``axis`` or ``step`` is not an integer.
     """
-    vol = np.moveaxis(np.asarray(labels_3d), axis, 0)
-    edges = np.broadcast_to(np.asarray(voxel_size_um, dtype=float), (3,))
+    axis = _checks.check_axis(axis)
+    step = _checks.check_int(step, "step", 1)
+    vol = np.moveaxis(_checks.as_volume_3d(labels_3d, "labels_3d"), axis, 0)
+    edges = _checks.voxel_size_um(voxel_size_um)
     pixel = tuple(float(edges[d]) for d in range(3) if d != axis)
     parts = [section_circle_diameters(vol[k], pixel, **kwargs) for k in range(0, vol.shape[0], step)]
     return np.concatenate(parts) if parts else np.empty(0)
 
 
 def sphere_section_kernel(n_bins: int) -> np.ndarray:
-    """Saltykov kernel ``K[i, j]`` (0-based) for unit class width.
+    """Return the Saltykov kernel ``K[i, j]`` (0-based) for unit class width.
 
     Parameters
     ----------
@@ -194,7 +154,12 @@ def schwartz_saltykov_details(
     section_area_um2: float | None = None,
     method: str = "sequential",
 ) -> dict:
-    """Schwartz-Saltykov unfolding with diagnostics (see :func:`schwartz_saltykov`).
+    """Unfold section diameters by Schwartz-Saltykov, with diagnostics.
+
+    Parameters
+    ----------
+    section_diameters_um, n_bins, d_max_um, section_area_um2, method
+        See :func:`schwartz_saltykov`.
 
     Returns
     -------
@@ -204,11 +169,19 @@ def schwartz_saltykov_details(
         summing to 1), ``section_counts`` (histogram), ``n_clipped`` (classes set to
         zero), ``n_outside`` (sections above ``d_max_um``, ignored), ``scale`` (the
         rescaling factor of the sequential correction, 1 for nnls).
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins < 1``, ``d_max_um`` is not positive or ``method`` is unknown.
+    TypeError
+        If ``n_bins`` is not an integer.
     """
     d = np.asarray(section_diameters_um, dtype=float).ravel()
     d = d[np.isfinite(d) & (d > 0)]
-    if n_bins < 1 or not d_max_um > 0:
-        raise ValueError("n_bins must be >= 1 and d_max_um > 0")
+    n_bins = _checks.check_int(n_bins, "n_bins", 1)
+    if not d_max_um > 0:
+        raise ValueError(f"d_max_um must be > 0, got {d_max_um}")
     edges = np.linspace(0.0, float(d_max_um), n_bins + 1)
     delta = edges[1]
     counts, _ = np.histogram(d, bins=edges)
@@ -275,8 +248,8 @@ def schwartz_saltykov(
     section_area_um2 : float or None
         Total area of the sampled section planes in um^2. Given: values are sphere number
         densities N_V per um^3 per class. None: number fractions per class (sum 1).
-    method : {"sequential", "nnls"}
-        Treatment of negative classes (module docstring).
+    method : {"sequential", "nnls"}, optional
+        Treatment of negative classes (Notes).
 
     Returns
     -------
@@ -285,13 +258,85 @@ def schwartz_saltykov(
         upper limit ``bin_edges_um[j + 1]``.
     values : ndarray, (n_bins,)
         N_V (1/um^3) or number fraction per class.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`schwartz_saltykov_details`.
+
+    Notes
+    -----
+    A 2D section instrument (SEM of a polished cross-section, a single CT slice) sees
+    circles, not spheres: a sphere of diameter ``D`` cut by a plane at distance ``h`` from its
+    centre shows a circle of diameter ``d = sqrt(D**2 - 4 h**2)``. For planes placed at
+    random, ``h`` is uniform on ``[0, D/2]``, so (seed document 000, "The Art of Building",
+    last paragraph: a small circle may be "a slice near the 'pole' of a much larger spherical
+    particle")::
+
+        P(d <= x | D) = 1 - sqrt(1 - (x / D)**2)          (0 <= x <= D)
+
+    and a sphere is hit by a plane with probability proportional to ``D``: the number of
+    sections per unit area is ``N_A = N_V * mean(D)``.
+
+    Section diameters are binned in ``n`` classes of width ``delta = d_max / n``; class ``i``
+    is ``((i-1) delta, i delta]``. All spheres of class ``j`` are assumed to have the class's
+    *upper* limit ``D_j = j delta`` (Saltykov's convention). The number of sections per unit
+    area in class ``i`` is then::
+
+        N_A(i) = sum_{j >= i} N_V(j) * D_j * [P(d <= i delta | D_j) - P(d <= (i-1) delta | D_j)]
+               = delta * sum_{j >= i} K[i, j] N_V(j),
+        K[i, j] = sqrt(j**2 - (i-1)**2) - sqrt(j**2 - i**2)        (i <= j, else 0)
+
+    :func:`sphere_section_kernel` computes ``K`` from the section probability above (it is
+    not a copied table: Saltykov's published coefficients are the entries of ``K^-1``). The
+    upper-triangular system is solved by back substitution from the largest class down.
+
+    **Negative classes.** Counting noise makes some ``N_V(j)`` negative, which is
+    unphysical. ``method="sequential"`` (default) sets a class to zero as soon as it comes
+    out negative *during* the back substitution (so it does not hand negative sections to
+    the smaller classes), then multiplies the whole non-negative solution by one factor so
+    that the total number of sections it predicts, ``delta * sum_i sum_j K[i, j] N_V(j)``,
+    equals the observed total: clipping alone would over-predict sections, the rescaling
+    conserves ``N_A``. It changes only the absolute densities, not the shape or the mean of
+    the distribution. ``method="nnls"`` instead solves ``min ||delta K N_V - N_A||`` with
+    ``N_V >= 0`` (:func:`scipy.optimize.nnls`). The number of clipped classes is returned by
+    :func:`schwartz_saltykov_details`.
+
+    Limits: spheres only (non-spherical particles need shape factors), sections smaller than
+    a pixel are lost (their contribution to the smallest class is under-counted), and
+    sections cut by the image border are excluded by default, which under-samples large
+    sections slightly (no Miles-Lantuejoul weighting is applied).
+
+    Examples
+    --------
+    Random sections of spheres 10 um across:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.uniform(0.0, 5.0, 2000)  # distance of the cutting plane from the centre, um
+    >>> edges, values = schwartz_saltykov(np.sqrt(10.0**2 - 4 * h**2), 10, 10.0001)
+    >>> round(saltykov_mean_diameter_um(edges, values), 1)
+    9.9
     """
     res = schwartz_saltykov_details(section_diameters_um, n_bins, d_max_um, section_area_um2, method)
     return res["bin_edges_um"], res["values"]
 
 
 def saltykov_mean_diameter_um(bin_edges_um, values) -> float:
-    """Number-mean sphere diameter (um) of an unfolded distribution (class upper limits)."""
+    """Return the number-mean sphere diameter of an unfolded distribution (class upper limits).
+
+    Parameters
+    ----------
+    bin_edges_um : array_like, (n_bins + 1,)
+        Class limits in um (:func:`schwartz_saltykov`).
+    values : array_like, (n_bins,)
+        Number fractions or densities per class.
+
+    Returns
+    -------
+    float
+        Mean diameter in um (NaN if all values are 0).
+    """
     edges = np.asarray(bin_edges_um, dtype=float)
     v = np.asarray(values, dtype=float)
     total = v.sum()

@@ -19,23 +19,54 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from .metrics import dice
+from .mosaic import particles_inside
+from .psd import psd_summary
 from .simulate import ACTIVE, BINDER, VOID
+
+__all__ = ["cylinder", "dice", "score_recon", "score_segmentation", "score_scan", "score_mosaic", "score_particles"]
 
 
 def cylinder(shape, radius_px):
+    """Return a cylinder about the rotation axis (the z axis through the grid centre).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(z, y, x)`` shape of the volume.
+    radius_px : float
+        Radius in voxels, about ``((n_y - 1) / 2, (n_x - 1) / 2)``.
+
+    Returns
+    -------
+    ndarray of bool
+        A read-only broadcast view of one disk over all slices.
+    """
     n_y, n_x = shape[-2:]
     yy, xx = np.ogrid[:n_y, :n_x]
     disk = (yy - (n_y - 1) / 2) ** 2 + (xx - (n_x - 1) / 2) ** 2 <= radius_px**2
     return np.broadcast_to(disk, shape)
 
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice coefficient of two boolean arrays (1.0 when both are empty)."""
-    total = int(np.count_nonzero(a)) + int(np.count_nonzero(b))
-    return 1.0 if total == 0 else 2.0 * np.count_nonzero(a & b) / total
-
-
 def score_recon(volume, mu_truth, phase_truth):
+    """Score a reconstruction against the true attenuation (module docstring).
+
+    Parameters
+    ----------
+    volume : ndarray, (z, y, x)
+        Reconstructed attenuation, 1/um.
+    mu_truth : ndarray, (z, y, x)
+        True attenuation on the same grid, 1/um.
+    phase_truth : ndarray, uint8, (z, y, x)
+        True phase codes (:mod:`batteryct.simulate`).
+
+    Returns
+    -------
+    dict
+        A table row: ``recon_nrmse``, ``recon_relative_l2`` (dimensionless),
+        ``recon_gain`` (dimensionless) and ``recon_noise_std_per_um`` (1/um; NaN without
+        active interior).
+    """
     n = min(volume.shape[1:])
     fov = cylinder(volume.shape, (n - 1) / 2 - 1)
     rec, tru = volume[fov].astype(np.float64), mu_truth[fov].astype(np.float64)
@@ -50,6 +81,25 @@ def score_recon(volume, mu_truth, phase_truth):
 
 
 def score_segmentation(labels, phase_truth, roi):
+    """Score a segmentation against the true phases inside ``roi`` (module docstring).
+
+    Parameters
+    ----------
+    labels : ndarray of int, (z, y, x)
+        Labels (:mod:`batteryct.segment` codes).
+    phase_truth : ndarray, uint8, (z, y, x)
+        True phase codes.
+    roi : ndarray of bool, (z, y, x)
+        Region scored.
+
+    Returns
+    -------
+    dict
+        A table row: ``dice_solid``, ``porosity``, ``porosity_truth``,
+        ``porosity_error``, ``internal_void_voxels_truth``, ``void_recall``,
+        ``void_precision`` (NaN when undefined) and, when the truth has binder,
+        ``dice_active`` and ``dice_binder``.
+    """
     solid = np.isin(labels, (ACTIVE, BINDER)) & roi
     solid_truth = np.isin(phase_truth, (ACTIVE, BINDER)) & roi
     n_roi = int(np.count_nonzero(roi))
@@ -77,7 +127,28 @@ def score_segmentation(labels, phase_truth, roi):
 
 
 def score_scan(volume, labels, mu_truth, phase_truth, center_px, center_truth_px, roi_radius_fraction):
-    """All scores of one scan as a flat dict (see the module docstring)."""
+    """Score one simulated scan: reconstruction, centre and segmentation.
+
+    Parameters
+    ----------
+    volume : ndarray, (z, y, x)
+        Reconstructed attenuation, 1/um.
+    labels : ndarray of int, (z, y, x)
+        Segmentation of ``volume``.
+    mu_truth, phase_truth : ndarray, (z, y, x)
+        Ground truth of the virtual scanner.
+    center_px, center_truth_px : float
+        Rotation axis used and true, detector columns in pixels.
+    roi_radius_fraction : float
+        The segmentation is scored inside a cylinder of this fraction of the field-of-view
+        radius.
+
+    Returns
+    -------
+    dict
+        A table row: the keys of :func:`score_recon` and :func:`score_segmentation`, plus
+        ``center_px``, ``center_truth_px`` and ``center_error_px``.
+    """
     n = min(volume.shape[1:])
     roi = cylinder(volume.shape, roi_radius_fraction * (n - 1) / 2)
     return {
@@ -90,14 +161,33 @@ def score_scan(volume, labels, mu_truth, phase_truth, center_px, center_truth_px
 
 
 def score_mosaic(positions: pd.DataFrame, detected: pd.DataFrame, truth: dict, tile_shape, pixel_size_um):
-    """Stitched tile positions, gains and 2D particle detection against a simulated mosaic.
+    """Score stitched tile positions, gains and 2D particle detection against a simulated mosaic.
 
     Positions are compared relative to tile 0 (the anchor), since the stitched frame and
     the simulator's frame differ by tile 0's stage error. Particles are counted among
     those whose disc lies wholly inside the mosaic (:func:`batteryct.mosaic.particles_inside`).
-    """
-    from .mosaic import particles_inside
 
+    Parameters
+    ----------
+    positions : DataFrame
+        Stitched ``y_px``, ``x_px`` and ``gain`` per tile.
+    detected : DataFrame
+        Detected particles with ``diameter_um``.
+    truth : dict
+        The simulator's ``position_px``, ``gain`` and ``particles`` (DataFrame with
+        ``diameter_um``).
+    tile_shape : tuple of int
+        ``(rows, columns)`` of a tile, pixels.
+    pixel_size_um : float
+        Pixel size, um.
+
+    Returns
+    -------
+    dict
+        A table row: ``position_error_mean_px``, ``position_error_max_px``,
+        ``gain_error_max``, ``n_particles_truth``, ``n_particles_detected``,
+        ``count_error``, ``median_diameter_truth_um``, ``median_diameter_detected_um``.
+    """
     p = positions[["y_px", "x_px"]].to_numpy()
     t = np.asarray(truth["position_px"])
     err = np.linalg.norm((p - p[0]) - (t - t[0]), axis=1)
@@ -120,14 +210,27 @@ def score_mosaic(positions: pd.DataFrame, detected: pd.DataFrame, truth: dict, t
 
 
 def score_particles(particles: pd.DataFrame, voids: pd.DataFrame, truth: pd.DataFrame) -> dict:
-    """Non-border particle statistics against the virtual scanner's particle list.
+    """Score non-border particle statistics against the virtual scanner's particle list.
 
     Compared: count of particles not touching the border, volume-weighted d50 and Sauter
-    d32 of equivalent diameters, frequency of void-containing particles (per 100) and net
-    dead volume (%), all over non-border particles.
-    """
-    from .psd import psd_summary
+    d32 of equivalent diameters (um), frequency of void-containing particles (per 100) and
+    net dead volume (%), all over non-border particles.
 
+    Parameters
+    ----------
+    particles : DataFrame
+        Measured particles (:mod:`batteryct.particles`).
+    voids : DataFrame
+        Measured internal voids (not used by the scores).
+    truth : DataFrame
+        The virtual scanner's particle table (:func:`batteryct.simulate.simulate_scan`).
+
+    Returns
+    -------
+    dict
+        A table row of each statistic and its ``*_truth`` counterpart, plus
+        ``count_error``.
+    """
     inner = particles[~particles["touches_border"]] if len(particles) else particles
     inner_truth = truth[~truth["touches_border"]]
     out = {"n_particles": int(len(inner)), "n_particles_truth": int(len(inner_truth))}

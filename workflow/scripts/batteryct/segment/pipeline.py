@@ -1,0 +1,391 @@
+"""Whole segmentation pipeline: reconstructed volume → labels (and, for electrodes, posteriors)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .._checks import as_volume_3d
+from ..fov import fov_cylinder_mask
+from ..label_codes import LABEL_BINDER, LABEL_SOLID
+from .cleanup import clean_binary, label_pore_space
+from .denoise import denoise, estimate_noise_sigma
+from .levels import estimate_ring_profile, threshold_otsu_roi
+from .phase_model import ACTIVE_THRESHOLD_FRACTION, PhaseModel, fit_phase_model
+
+__all__ = ["SegmentationResult", "MultiphaseResult", "segment_volume", "segment_multiphase"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentationResult:
+    """Result of :func:`segment_volume`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of uint8
+        Label codes ``(z, y, x)`` of :mod:`batteryct.label_codes` (0 open pore, 1 solid /
+        active, 2 internal void, 3 binder).
+    info : dict
+        Noise estimate, thresholds or class model, label counts, class means, timings and
+        the parameters (see :func:`segment_volume`).
+    posteriors : numpy.ndarray of float16 or None
+        Class posteriors ``(3, z, y, x)`` in the order
+        :data:`~batteryct.segment.PHASE_CLASSES` (pore, binder, active); they sum to 1 up
+        to float16 rounding, and are (1, 0, 0) outside the ROI. None when not asked for.
+    """
+
+    labels: np.ndarray
+    info: dict
+    posteriors: np.ndarray | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultiphaseResult(SegmentationResult):
+    """Result of a two-solid-phase segmentation (:func:`segment_multiphase`).
+
+    Attributes
+    ----------
+    labels, info, posteriors
+        As in :class:`SegmentationResult`.
+    overridden : numpy.ndarray of bool
+        Voxels ``(z, y, x)`` whose hard label is not the posterior argmax: solid specks
+        removed and small closed pores filled by :func:`~batteryct.segment.clean_binary`
+        (filled pores become binder). Everywhere else ``CLASS_LABELS[argmax] == labels``
+        (pore voxels may be 0 or 2).
+    model : PhaseModel
+        The fitted class model.
+    """
+
+    overridden: np.ndarray
+    model: PhaseModel
+
+
+def _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info):
+    """ROI, noise sigma and denoised volume (shared by both paths)."""
+    t = time.perf_counter()
+    roi = None if fov_radius_fraction is None else fov_cylinder_mask(vol.shape, fov_radius_fraction)
+    sigma = estimate_noise_sigma(vol, roi)
+    info["sigma"] = sigma
+    timings["noise_estimate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    den = denoise(
+        vol, denoise_method, denoise_strength, sigma=sigma, patch_size=patch_size, patch_distance=patch_distance
+    )
+    timings["denoise"] = time.perf_counter() - t
+    return roi, den
+
+
+def _base_info(
+    n_solid_phases,
+    denoise_method,
+    denoise_strength,
+    patch_size,
+    patch_distance,
+    min_solid_voxels,
+    min_pore_voxels,
+    fov_radius_fraction,
+    seed,
+) -> dict:
+    return {
+        "n_solid_phases": int(n_solid_phases),
+        "denoise_method": denoise_method,
+        "denoise_strength": float(denoise_strength),
+        "patch_size": int(patch_size),
+        "patch_distance": int(patch_distance),
+        "min_solid_voxels": int(min_solid_voxels),
+        "min_pore_voxels": int(min_pore_voxels),
+        "fov_radius_fraction": None if fov_radius_fraction is None else float(fov_radius_fraction),
+        "seed": int(seed),
+    }
+
+
+def _finish_info(info, labels, den, roi, timings):
+    inside = roi if roi is not None else np.ones(labels.shape, dtype=bool)
+    lab_in = labels[inside]
+    den_in = den[inside]
+    counts = np.bincount(lab_in, minlength=4)
+    info["label_counts"] = {str(k): int(counts[k]) for k in range(4)}
+    sums = np.bincount(lab_in, weights=den_in.astype(np.float64), minlength=4)
+    info["class_means"] = {str(k): float(sums[k] / counts[k]) for k in range(4) if counts[k]}
+    info["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+
+
+def _one_phase(den, roi, info, timings, *, min_solid_voxels, min_pore_voxels, max_samples, seed):
+    """Otsu threshold, clean-up and pore-space labels of a powder (one solid phase)."""
+    outside = None if roi is None else ~roi
+    t = time.perf_counter()
+    thr = threshold_otsu_roi(den, roi, max_samples=10 * max_samples, seed=seed)
+    info["threshold"] = thr
+    solid = den > thr
+    if roi is not None:
+        solid &= roi
+    timings["threshold"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    solid = clean_binary(solid, min_solid_voxels, min_pore_voxels, outside_mask=outside)
+    timings["clean"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    labels = label_pore_space(solid, outside_mask=outside)
+    timings["label"] = time.perf_counter() - t
+
+    _finish_info(info, labels, den, roi, timings)
+    return SegmentationResult(labels=labels, info=info, posteriors=None)
+
+
+def _two_phases(
+    den,
+    roi,
+    info,
+    timings,
+    *,
+    min_solid_voxels,
+    min_pore_voxels,
+    max_samples,
+    seed,
+    partial_volume_correction,
+    binder_level,
+    active_fraction,
+    ring_correction,
+    return_posteriors,
+):
+    """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
+    outside = None if roi is None else ~roi
+    t = time.perf_counter()
+    fit = dict(
+        max_samples=max_samples,
+        seed=seed,
+        spill_correction=partial_volume_correction,
+        binder_level=binder_level,
+        active_fraction=active_fraction,
+    )
+    model = fit_phase_model(den, roi, **fit)
+    info["ring_offset_max_abs"] = 0.0
+    if ring_correction:
+        near = ndi.maximum_filter(den, size=5, mode="nearest") > np.float32(model.spill_source_threshold)
+        clear = ~near
+        if roi is not None:
+            clear &= roi
+        ring = estimate_ring_profile(den, clear)
+        info["ring_offset_max_abs"] = float(np.abs(ring).max())
+        den = den - ring[None]
+        del near, clear
+        model = fit_phase_model(den, roi, **fit)
+    n_act = model.active_neighbours(den)
+    post = model.posteriors(den, n_act, dtype=np.float32)
+    if roi is not None:
+        post[0][outside] = 1.0
+        post[1][outside] = 0.0
+        post[2][outside] = 0.0
+    cls = np.argmax(post, axis=0).astype(np.uint8)
+    # voxels a context-free rule (no spill term) would call binder but the model keeps as pore
+    t_pb0 = np.float32(model.pore_binder_threshold)
+    n_pv = int(
+        np.count_nonzero(
+            (cls == 0)
+            & (den > t_pb0)
+            & (den <= np.float32(model.binder_active_threshold))
+            & (roi if roi is not None else True)
+        )
+    )
+    model_d = model.as_dict()
+    info["thresholds"] = [float(v) for v in model_d["thresholds"]]
+    info["gmm"] = model_d  # class model (pore, binder, active); name kept for compatibility
+    info["n_partial_volume_reassigned"] = n_pv
+    timings["threshold"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    solid_raw = cls > 0
+    solid = clean_binary(solid_raw, min_solid_voxels, min_pore_voxels, outside_mask=outside)
+    timings["clean"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    labels = label_pore_space(solid, outside_mask=outside)
+    # binder = solid voxels of class binder; filled small pores (class pore made solid)
+    # are below the binder|active boundary and become binder as well
+    labels[solid & (cls != 2)] = LABEL_BINDER
+    labels[solid & (cls == 2)] = LABEL_SOLID
+    overridden = solid != solid_raw
+    info["n_argmax_overridden"] = int(np.count_nonzero(overridden))
+    timings["label"] = time.perf_counter() - t
+
+    _finish_info(info, labels, den, roi, timings)
+    posteriors = post.astype(np.float16) if return_posteriors else None
+    return MultiphaseResult(labels=labels, info=info, posteriors=posteriors, overridden=overridden, model=model)
+
+
+def segment_volume(
+    volume: np.ndarray,
+    *,
+    n_solid_phases: int = 1,
+    denoise_method: str,
+    denoise_strength: float,
+    min_solid_voxels: int,
+    min_pore_voxels: int,
+    fov_radius_fraction: float | None,
+    seed: int,
+    patch_size: int = 5,
+    patch_distance: int = 2,
+    max_samples: int = 200_000,
+    partial_volume_correction: bool = True,
+    binder_level: float | None = None,
+    active_fraction: float = ACTIVE_THRESHOLD_FRACTION,
+    ring_correction: bool = True,
+    return_posteriors: bool = False,
+) -> SegmentationResult:
+    """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        Reconstruction ``(z, y, x)``, attenuation in 1/µm (finite values).
+    n_solid_phases : {1, 2}, optional
+        1: Otsu threshold solid / pore (powders). 2: pore / binder / active (electrodes):
+        labels 0/2 for pores, 3 binder, 1 active. Pore connectivity (open / closed) is
+        computed on binder + active as one solid.
+    denoise_method : {"nlm", "tv", "none"}
+        See :func:`~batteryct.segment.denoise`.
+    denoise_strength : float
+        Filter strength in units of the noise sigma (dimensionless).
+    min_solid_voxels, min_pore_voxels : int
+        Smallest solid component and smallest closed pore kept, in voxels
+        (:func:`~batteryct.segment.clean_binary`).
+    fov_radius_fraction : float or None
+        ROI = :func:`~batteryct.segment.fov_cylinder_mask` with this radius fraction;
+        everything outside is label 0 and counts as "outside" for the open / closed pore
+        decision. None: the whole volume.
+    seed : int
+        Seed of the voxel subsamples (threshold / phase-level estimates).
+    patch_size, patch_distance : int, optional
+        NLM patch size and search radius, in voxels.
+    max_samples : int, optional
+        Voxels sampled for the phase levels (Otsu uses 10x as many).
+    partial_volume_correction : bool, optional
+        2 phases only: the active-spill term of :class:`~batteryct.segment.PhaseModel`.
+    binder_level : float, optional
+        2 phases only: binder level in 1/µm, bypassing the plateau estimate.
+    active_fraction : float, optional
+        2 phases only: binder|active boundary as a fraction of the pore-active contrast.
+    ring_correction : bool, optional
+        2 phases only: after a first model fit, ring offsets are measured on voxels with no
+        active-level voxel within 2 voxels (:func:`~batteryct.segment.estimate_ring_profile`),
+        subtracted from the denoised volume, and the model is fitted again.
+    return_posteriors : bool, optional
+        2 phases only: also return the float16 posteriors ``(3, z, y, x)`` (pore, binder,
+        active).
+
+    Returns
+    -------
+    SegmentationResult
+        A :class:`MultiphaseResult` for 2 phases. ``info`` holds the parameters above, then
+        ``sigma`` (noise estimate, 1/µm); for 1 phase ``threshold`` (1/µm); for 2 phases
+        ``ring_offset_max_abs`` (1/µm), ``thresholds`` [pore|binder without active
+        neighbours, binder|active] (1/µm), ``gmm`` (the class model of
+        :meth:`~batteryct.segment.PhaseModel.as_dict`), ``n_partial_volume_reassigned``
+        (voxels kept as pore by the spill term that a context-free threshold would call
+        binder) and ``n_argmax_overridden``; then ``label_counts`` (inside the ROI),
+        ``class_means`` (mean denoised value per final label inside the ROI, 1/µm) and
+        ``timings_s`` (seconds per step).
+
+    Raises
+    ------
+    ValueError
+        If ``n_solid_phases`` is not 1 or 2, posteriors are asked for one phase, the
+        volume is not 3-D or not finite, or the phases cannot be separated.
+
+    Notes
+    -----
+    1. region of interest = field-of-view cylinder; outside it reconstructions are 0 and
+       are labelled 0;
+    2. noise sigma estimated on the largest centred box inside the ROI (the zeros outside
+       the FOV would bias it low);
+    3. edge-preserving denoising (non-local means, total variation or none);
+    4. classification. One solid phase: Otsu threshold on a deterministic random
+       subsample of ROI voxels. Two solid phases: the pore / binder / active class model
+       of :func:`~batteryct.segment.fit_phase_model` (pore and active levels from their
+       histogram peaks, binder level from "plateau" voxels shrunk towards a prior, ring
+       offsets subtracted, a pore|binder boundary raised next to active particles by
+       their blurred-edge spill), per-voxel posteriors and their argmax;
+    5. :func:`~batteryct.segment.clean_binary` on the solid (binder | active);
+    6. :func:`~batteryct.segment.label_pore_space`: open pores 0, internal voids 2; binder
+       3 on top (filled small pores become binder).
+
+    All steps are deterministic (fixed seeds, no multithreaded reductions whose order
+    changes the result): two runs on the same input give identical labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> vol = rng.normal(0.0, 0.002, (20, 20, 20)).astype(np.float32)
+    >>> vol[5:15, 5:15, 5:15] += 0.05  # a solid cube in air, 1/um
+    >>> res = segment_volume(
+    ...     vol, denoise_method="nlm", denoise_strength=0.6, min_solid_voxels=8,
+    ...     min_pore_voxels=8, fov_radius_fraction=None, seed=0,
+    ... )
+    >>> res.labels.dtype, int((res.labels == 1).sum()), res.posteriors is None
+    (dtype('uint8'), 1000, True)
+    """
+    if n_solid_phases not in (1, 2):
+        raise ValueError(f"n_solid_phases must be 1 or 2, got {n_solid_phases}")
+    if return_posteriors and n_solid_phases != 2:
+        raise ValueError("posteriors are only available for n_solid_phases=2")
+    vol = as_volume_3d(volume, "volume", dtype=np.float32, finite=True)
+    timings: dict[str, float] = {}
+    info = _base_info(
+        n_solid_phases,
+        denoise_method,
+        denoise_strength,
+        patch_size,
+        patch_distance,
+        min_solid_voxels,
+        min_pore_voxels,
+        fov_radius_fraction,
+        seed,
+    )
+    roi, den = _prepare(
+        vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info
+    )
+    sizes = dict(min_solid_voxels=min_solid_voxels, min_pore_voxels=min_pore_voxels, max_samples=max_samples, seed=seed)
+    if n_solid_phases == 1:
+        return _one_phase(den, roi, info, timings, **sizes)
+    return _two_phases(
+        den,
+        roi,
+        info,
+        timings,
+        **sizes,
+        partial_volume_correction=partial_volume_correction,
+        binder_level=binder_level,
+        active_fraction=active_fraction,
+        ring_correction=ring_correction,
+        return_posteriors=return_posteriors,
+    )
+
+
+def segment_multiphase(volume: np.ndarray, *, return_posteriors: bool = True, **options) -> MultiphaseResult:
+    """Segment an electrode volume into pore / carbon-binder / active.
+
+    The same as ``segment_volume(volume, n_solid_phases=2, ...)``, with posteriors by
+    default.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        Reconstruction ``(z, y, x)``, attenuation in 1/µm.
+    return_posteriors : bool, optional
+        Keep the float16 posteriors in the result.
+    **options
+        The keyword arguments of :func:`segment_volume` (all but ``n_solid_phases`` and
+        ``return_posteriors``; the same required ones).
+
+    Returns
+    -------
+    MultiphaseResult
+        Labels, info, posteriors, the voxels where the labels differ from the posterior
+        argmax, and the class model.
+    """
+    return segment_volume(volume, n_solid_phases=2, return_posteriors=return_posteriors, **options)
