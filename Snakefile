@@ -15,6 +15,8 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/particles.smk"
 include: "workflow/rules/transport.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/fits.smk"
+include: "workflow/rules/calendering.smk"
 include: "workflow/rules/report.smk"
 
 

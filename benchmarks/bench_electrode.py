@@ -177,7 +177,6 @@ def run_as_jobs(labels, post, voxel, p, workers):
     instances = contacts.particle_instances(
         labels,
         voxel,
-        contact_resistance_ohm_m2=p["contact_resistance_ohm_m2"],
         particle_min_radius_um=p["particle_min_radius_um"],
     )
     grown = None if instances is None else contacts.expand_instances(instances)

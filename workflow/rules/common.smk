@@ -4,7 +4,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from batteryct.provenance import script_code_hash
-from batteryct.sheets import load_campaign
+from batteryct.sheets import load_campaign, load_sheet
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -202,12 +202,10 @@ def report_tables():
         tables.append("results/tables/mosaics.parquet")
     if simulated_mosaic_samples():
         tables.append("results/tables/mosaic_validation.parquet")
+    if particle_scan_keys() or transport_scan_keys():
+        tables += ["results/tables/powder_summary.parquet", "results/tables/psd.parquet"]
     if particle_scan_keys():
-        tables += [
-            "results/tables/powder_summary.parquet",
-            "results/tables/psd.parquet",
-            "results/tables/acceptance.parquet",
-        ]
+        tables.append("results/tables/acceptance.parquet")
     if simulated_particle_scan_keys():
         tables.append("results/tables/particle_validation.parquet")
     if transport_scan_keys():
@@ -215,6 +213,143 @@ def report_tables():
     return tables
 
 
+# ---- model fits (optional sheets: electrochem, cells, calendering) ----
+
+ELECTROCHEM = (
+    load_sheet(
+        config["electrochem"], workflow.source_path("../schemas/electrochem.schema.yaml"), ("sample", "measurement")
+    )
+    if config.get("electrochem")
+    else None
+)
+CELLS = (
+    load_sheet(config["cells"], workflow.source_path("../schemas/cells.schema.yaml"), ("sample",))
+    if config.get("cells")
+    else None
+)
+if ELECTROCHEM is not None:
+    _missing = sorted(set(ELECTROCHEM["sample"]) - (set() if CELLS is None else set(CELLS["sample"])))
+    if _missing:
+        raise ValueError(
+            f"{config['electrochem']}: sample(s) {_missing} have no row in the cells sheet {config.get('cells')}"
+        )
+    _unknown = sorted(set(ELECTROCHEM["sample"]) - set(SAMPLES.index))
+    if _unknown:
+        raise ValueError(f"{config['electrochem']}: sample(s) {_unknown} are not in the samples sheet")
+SIMULATED_ELECTROCHEM = {
+    s: {**config["simulate"].get("electrochem_defaults", {}), **(spec or {})}
+    for s, spec in (config.get("simulate", {}).get("electrochem") or {}).items()
+}
+
+
+def electrochem_keys(technique):
+    """(sample, measurement) of the electrochem sheet rows of one technique."""
+    if ELECTROCHEM is None:
+        return []
+    rows = ELECTROCHEM[ELECTROCHEM["technique"] == technique]
+    return list(zip(rows["sample"], rows["measurement"]))
+
+
+def simulated_electrochem_keys():
+    """Rows the virtual cycler makes: their path is results/simulated/<sample>/electrochem/<measurement>.csv."""
+    if ELECTROCHEM is None:
+        return []
+    return [
+        (s, m)
+        for s, m, path in zip(ELECTROCHEM["sample"], ELECTROCHEM["measurement"], ELECTROCHEM["path"])
+        if s in SIMULATED_ELECTROCHEM and path == f"results/simulated/{s}/electrochem/{m}.csv"
+    ]
+
+
+def electrochem_row(wildcards):
+    row = ELECTROCHEM.loc[(wildcards.sample, wildcards.measurement)]
+    return {k: (None if v != v else v) for k, v in row.to_dict().items()}
+
+
+def electrochem_input(wildcards):
+    """The measurement's CSV when it exists or the virtual cycler makes it (else the job says so)."""
+    path = ELECTROCHEM.loc[(wildcards.sample, wildcards.measurement), "path"]
+    if (wildcards.sample, wildcards.measurement) in simulated_electrochem_keys() or Path(path).exists():
+        return path
+    return []
+
+
+def cell_row(wildcards):
+    row = CELLS.loc[wildcards.sample]
+    return {k: (None if v != v else v) for k, v in row.to_dict().items()}
+
+
+def ct_particles_input(wildcards):
+    """The campaign particle table, unless the cells sheet gives the sample's radius."""
+    radius = CELLS.loc[wildcards.sample].get("radius_um")
+    return [] if radius == radius and radius is not None else "results/tables/particles.parquet"
+
+
+def gitt_sample_cells():
+    """Cells-sheet rows of the samples with GITT records, by sample."""
+    samples = sorted({s for s, _ in electrochem_keys("gitt")})
+    return {s: {k: (None if v != v else v) for k, v in CELLS.loc[s].to_dict().items()} for s in samples}
+
+
+def electrochem_simulation_spec(wildcards):
+    return {**SIMULATED_ELECTROCHEM[wildcards.sample], **electrochem_row(wildcards)}
+
+
+def truth_particles_input(wildcards):
+    """True particles of the sample's first simulated scan (the virtual cycler's sizes)."""
+    keys = [c for s, c in simulated_scan_keys() if s == wildcards.sample]
+    if not keys:
+        raise ValueError(f"virtual cycler: sample {wildcards.sample} has no simulated scan to take particle sizes from")
+    return f"results/simulated/{wildcards.sample}/{keys[0]}/particles.parquet"
+
+
+def gitt_fit_tables(kind):
+    return [f"results/fits/gitt/{s}/{m}{kind}.parquet" for s, m in electrochem_keys("gitt")]
+
+
+def eis_fit_tables(kind):
+    return [f"results/fits/eis/{s}/{m}{kind}.parquet" for s, m in electrochem_keys("eis")]
+
+
+def arrhenius_samples():
+    """Samples with GITT at three or more temperatures."""
+    if ELECTROCHEM is None:
+        return []
+    g = ELECTROCHEM[ELECTROCHEM["technique"] == "gitt"]
+    counts = g.reset_index(drop=True).groupby("sample")["temperature_K"].nunique()
+    return sorted(s for s, n in counts.items() if n >= 3)
+
+
+def fits_validation_inputs(wildcards):
+    """Truth and fitted tables of the demo's virtual cycler and calender."""
+    inputs = {"truth": [f"results/simulated/{s}/electrochem/{m}_truth.json" for s, m in simulated_electrochem_keys()]}
+    if electrochem_keys("gitt"):
+        inputs["diffusivity"] = "results/fits/diffusivity.parquet"
+    if arrhenius_samples():
+        inputs["arrhenius"] = "results/fits/arrhenius.parquet"
+    if electrochem_keys("eis"):
+        inputs["eis_psd"] = "results/fits/eis_psd.parquet"
+    if config.get("simulate", {}).get("calendering") and config.get("calendering"):
+        inputs["calendering_truth"] = "results/simulated/calendering_truth.parquet"
+        inputs["calendering"] = "results/fits/calendering.parquet"
+    return inputs
+
+
+def fit_tables():
+    """Tables of the model fits this campaign has."""
+    tables = []
+    if electrochem_keys("gitt"):
+        tables += ["results/fits/gitt_pulses.parquet", "results/fits/diffusivity.parquet"]
+        tables += ["results/fits/arrhenius.parquet", "results/fits/risk.parquet"]
+    if electrochem_keys("eis"):
+        tables += ["results/fits/drt.parquet", "results/fits/eis_psd.parquet"]
+    if config.get("calendering"):
+        tables += ["results/fits/calendering.parquet", "results/fits/calendering_samples.parquet"]
+    if simulated_electrochem_keys() or config.get("simulate", {}).get("calendering"):
+        tables.append("results/tables/fits_validation.parquet")
+    return tables
+
+
 def all_targets():
-    """The campaign's tables and its report."""
-    return report_tables() + ["results/report.html"]
+    """The campaign's tables, the model fits and the report."""
+    return report_tables() + fit_tables() + ["results/report.html"]

@@ -64,6 +64,8 @@ rule acceptance:
         "../../envs/metrics.yaml"
     params:
         samples=sample_properties,
+        # batch acceptance is defined for powder batches (electrodes have a PSD row too)
+        kinds=["powder"],
         acceptance=config["acceptance"],
         code=script_code("acceptance"),
     script:

@@ -26,7 +26,7 @@ rule transport_contacts:
         runtime=30,
     params:
         scan=scan_params,
-        transport={k: config["transport"][k] for k in ("contact_resistance_ohm_m2", "particle_min_radius_um")},
+        particle_min_radius_um=config["transport"]["particle_min_radius_um"],
         roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
         code=script_code("transport_contacts"),
     script:

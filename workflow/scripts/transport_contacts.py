@@ -1,4 +1,4 @@
-"""Rule transport_contacts: the active particle partition of the hard labels (contact resistance)."""
+"""Rule transport_contacts: the active particle partition of the hard labels (contacts, electrode PSD)."""
 
 from functools import partial
 
@@ -15,13 +15,9 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
         sm.input.labels, partial(box_roi, radius_fraction=sm.params.roi_radius_fraction), posteriors=False
     )
     check_has_pores(box.labels)  # fail at the scan's first transport job
-    t = sm.params.transport
     instances = particle_instances(
-        box.labels,
-        box.voxel_size_um,
-        contact_resistance_ohm_m2=t["contact_resistance_ohm_m2"],
-        particle_min_radius_um=t["particle_min_radius_um"],
+        box.labels, box.voxel_size_um, particle_min_radius_um=sm.params.particle_min_radius_um
     )
     grown = None if instances is None else expand_instances(instances)
     io.write_contact_partition(sm.output.contacts, instances, grown)
-    log.info("no contact resistance" if instances is None else f"{int(instances.max())} particles")
+    log.info("no active phase: no particles" if instances is None else f"{int(instances.max())} active particles")

@@ -1,4 +1,4 @@
-"""Active particle partition of an electrode, for the contact resistance between particles.
+"""Active particle partition of an electrode: contact resistance between particles and the PSD.
 
 The hard labels' active phase is split into particles once per scan
 (:func:`particle_instances`); posterior label samples reuse that partition, grown a few
@@ -16,8 +16,11 @@ from .label_codes import LABEL_SOLID
 __all__ = ["expand_instances", "particle_instances"]
 
 
-def particle_instances(labels: np.ndarray, voxel_size_um, *, contact_resistance_ohm_m2: float, particle_min_radius_um):
-    """Split the active phase of the hard labels into particles, for the contact resistance.
+def particle_instances(labels: np.ndarray, voxel_size_um, *, particle_min_radius_um: float):
+    """Split the active phase of the hard labels into particles.
+
+    The partition serves the contact resistance between particles and the electrode's
+    particle size distribution.
 
     Parameters
     ----------
@@ -25,8 +28,6 @@ def particle_instances(labels: np.ndarray, voxel_size_um, *, contact_resistance_
         Hard labels.
     voxel_size_um : float or (3,) sequence
         Voxel size in µm.
-    contact_resistance_ohm_m2 : float
-        Contact resistance (Ω·m²); without one (0) no partition is needed.
     particle_min_radius_um : float
         Smallest particle radius of the watershed split (µm), see
         :func:`batteryct.particles.split_particles`.
@@ -34,9 +35,9 @@ def particle_instances(labels: np.ndarray, voxel_size_um, *, contact_resistance_
     Returns
     -------
     ndarray of int, (z, y, x), or None
-        Active particle ids; None when there is no contact resistance or no active phase.
+        Active particle ids; None when there is no active phase.
     """
-    if contact_resistance_ohm_m2 > 0 and (labels == LABEL_SOLID).any():
+    if (labels == LABEL_SOLID).any():
         return particles.split_particles(
             labels, voxel_size_um, solid_labels=(LABEL_SOLID,), min_radius_um=particle_min_radius_um
         )

@@ -813,7 +813,6 @@ def transport_metrics(
     instances = particle_instances(
         labels,
         voxel_size_um,
-        contact_resistance_ohm_m2=contact_resistance_ohm_m2,
         particle_min_radius_um=particle_min_radius_um,
     )
     row, nodes, throats = _metrics(labels, voxel_size_um, settings, instances, logger=logger)

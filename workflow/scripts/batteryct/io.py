@@ -1241,7 +1241,7 @@ class ContactPartition:
     Attributes
     ----------
     instances : numpy.ndarray of int, (z, y, x), or None
-        Particle ids of the hard labels' active phase; None: no contact resistance.
+        Particle ids of the hard labels' active phase; None: no active phase.
     grown_instances : numpy.ndarray of int, (z, y, x), or None
         The same ids grown into the surroundings (for the posterior samples).
     """
@@ -1282,7 +1282,7 @@ def read_contact_partition(path: str | os.PathLike, shape) -> ContactPartition:
     Returns
     -------
     ContactPartition
-        Both fields None for a "no contact resistance" file.
+        Both fields None for a box without active phase.
 
     Raises
     ------

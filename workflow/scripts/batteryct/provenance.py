@@ -8,6 +8,7 @@ reruns exactly the rules that run that code.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -56,6 +57,13 @@ def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_imports(text: str, module: str, is_package: bool, filename: str) -> frozenset[str]:
+    # keyed by the source text: a rule file hashes ~40 scripts over the same modules, and a
+    # parse per module and text (not per script) keeps the DAG build fast; an edit is new text
+    return frozenset(_imported_names(ast.parse(text, filename=filename), module, is_package))
 
 
 def _with_parents(name: str) -> list[str]:
@@ -110,8 +118,7 @@ def library_imports(source: str | Path, library_dir: Path | None = None) -> set[
             if path is None:
                 continue
             seen.add(name)
-            tree = ast.parse(path.read_text(), filename=str(path))
-            todo.extend(_imported_names(tree, name, path.name == "__init__.py"))
+            todo.extend(_module_imports(path.read_text(), name, path.name == "__init__.py", str(path)))
     return seen
 
 

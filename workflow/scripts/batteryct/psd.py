@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from . import _checks
+
 __all__ = [
     "weighted_quantiles",
     "psd_summary",
@@ -21,6 +23,7 @@ __all__ = [
     "percentile_lognormal",
     "dispersion_index",
     "psd_table",
+    "volume_size_classes",
     "Z90_SPAN",
 ]
 
@@ -537,3 +540,59 @@ def psd_table(
     cols = ["sample", "n_particles", "n_border_excluded", "n_invalid_dropped", "total_volume_um3"]
     cols += [k for k in template if k != "n_particles"] + ["warning"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def volume_size_classes(diameters_um, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group measured particle diameters into radius classes with their volume fractions.
+
+    The classes are what a particle-ensemble model needs (e.g.
+    :func:`batteryct.diffusion.simulate_ensemble`): geometric class edges between the
+    smallest and the largest diameter, each class at the Sauter diameter of its particles
+    (``sum d^3 / sum d^2``), each fraction the share of the equivalent-sphere volume
+    ``pi d^3 / 6``. The classes therefore keep the particles' volume and surface: their
+    ``d32`` (and the surface area a current divides over) is that of the particles exactly.
+
+    Parameters
+    ----------
+    diameters_um : array_like
+        Equivalent diameters (µm); non-finite or non-positive values are dropped.
+    n_classes : int
+        Largest number of classes (empty classes are dropped).
+
+    Returns
+    -------
+    radius_m : numpy.ndarray
+        ``(n,)`` class radii (m), increasing.
+    volume_fraction : numpy.ndarray
+        ``(n,)`` volume fractions, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If no usable diameter is left.
+
+    Examples
+    --------
+    >>> r, phi = volume_size_classes([4.0, 4.0, 8.0], 2)
+    >>> (r * 1e6).round(3).tolist(), phi.round(4).tolist()
+    ([2.0, 4.0], [0.2, 0.8])
+    >>> d = [3.0, 5.0, 6.0, 9.0]
+    >>> r, phi = volume_size_classes(d, 2)
+    >>> round(2e6 / float(np.sum(phi / r)), 9) == round(sum(x**3 for x in d) / sum(x**2 for x in d), 9)
+    True
+    """
+    d = _clean(diameters_um)
+    n = _checks.check_int(n_classes, "n_classes", 1)
+    if d.size == 0:
+        raise ValueError("no positive finite diameter to group into size classes")
+    vol = d**3
+    if d.min() == d.max() or n == 1:
+        r = np.array([0.5e-6 * float(np.cbrt(np.mean(vol)))]) if n == 1 else np.array([0.5e-6 * d[0]])
+        return r, np.array([1.0])
+    edges = np.geomspace(d.min(), d.max(), n + 1)
+    k = np.clip(np.searchsorted(edges, d, side="right") - 1, 0, n - 1)
+    v_class = np.bincount(k, weights=vol, minlength=n)
+    s_class = np.bincount(k, weights=d**2, minlength=n)
+    keep = v_class > 0
+    radius_m = 0.5e-6 * v_class[keep] / s_class[keep]
+    return radius_m, v_class[keep] / v_class[keep].sum()

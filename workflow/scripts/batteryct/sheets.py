@@ -1,4 +1,4 @@
-"""Loading and validating the campaign sheets (samples.tsv, scans.tsv).
+"""Loading and validating the campaign sheets (samples, scans, electrochemistry, cells, calendering).
 
 Errors name the sheet, the row (1-based, the header is row 0) and the column, so a user
 can fix a 200-row sheet without guessing.
@@ -242,3 +242,61 @@ def parse_voxel_size(value):
     if not all(math.isfinite(x) and x > 0 for x in parts):
         raise ValueError(f"pixel_size_um {value!r}: sizes must be positive")
     return parts[0] if len(set(parts)) == 1 else tuple(parts)
+
+
+def schema_path(name: str) -> Path:
+    """Return the path of the workflow's sheet schema ``workflow/schemas/{name}.schema.yaml``.
+
+    Examples
+    --------
+    >>> schema_path("cells").name
+    'cells.schema.yaml'
+    """
+    path = Path(__file__).resolve().parents[2] / "schemas" / f"{name}.schema.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no sheet schema {path}")
+    return path
+
+
+def load_sheet(path: str | Path, schema: str | Path, key: tuple[str, ...]) -> pd.DataFrame:
+    r"""Load one sheet, validate every row and check that ``key`` is unique.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.tsv`` sheet.
+    schema : str or pathlib.Path
+        Its JSON schema (YAML).
+    key : tuple of str
+        Columns that identify a row (for example ``("sample", "measurement")``).
+
+    Returns
+    -------
+    DataFrame
+        Typed rows, indexed by ``key`` (the key columns are kept as columns too).
+
+    Raises
+    ------
+    SheetError
+        If the sheet is missing, a row is invalid (naming sheet, row and column) or a key
+        is duplicated.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cells.tsv").write_text(
+    ...     "sample\telectrode_area_cm2\telectrode_thickness_um\tactive_volume_fraction\tmax_concentration_mol_m3\n"
+    ...     "E1\t1.13\t60\t0.5\t49000\n"
+    ... )
+    >>> schema = Path(__file__).parents[2] / "schemas" / "cells.schema.yaml"
+    >>> cells = load_sheet(folder / "cells.tsv", schema, ("sample",))
+    >>> float(cells.loc["E1", "electrode_area_cm2"])
+    1.13
+    """
+    table = validate_sheet(read_sheet(path), load_schema(schema), str(path))
+    key = list(key)
+    dup = table[table.duplicated(key)][key].values.tolist()
+    if dup:
+        raise SheetError(f"{path}: duplicate {tuple(key)} {dup}")
+    return table.set_index(key[0] if len(key) == 1 else key, drop=False)

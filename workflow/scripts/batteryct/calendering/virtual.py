@@ -108,6 +108,7 @@ def simulate_calendering_series(
     line_speeds_m_min=(1.0, 20.0),
     porosity_coated: float = 0.45,
     porosity_final: float = 0.30,
+    relaxed_porosities=None,
     law: str = "compaction_exponential",
     porosity_min: float = 0.28,
     gamma_c_MPa: float = 40.0,
@@ -156,6 +157,11 @@ def simulate_calendering_series(
         Porosity of the coating, ``eps_0``.
     porosity_final : float, optional
         Quasi-static porosity under the highest load.
+    relaxed_porosities : sequence of float, optional
+        Instead of evenly spaced levels: the relaxed porosity (after the nip and springback,
+        noise-free) of the samples at the first line speed, one per level, decreasing; sets
+        ``n_levels``. This is how the demo makes its series meet the porosities of its
+        virtual electrodes.
     law : {"compaction_exponential", "heckel", "kawakita"}, optional
         Compaction law ``eps_eq(p)``, in the peak pressure (MPa).
     porosity_min, gamma_c_MPa : float, optional
@@ -222,34 +228,66 @@ def simulate_calendering_series(
         )
     rng = np.random.default_rng(seed)
     rho = float(solid_density_rule_of_mixtures(mass_fractions, densities_g_cm3))
-    targets = np.linspace(eps0 - (eps0 - eps_f) / n_levels, eps_f, n_levels)
-    p_levels = np.array([optimize.brentq(lambda p, e=e: float(eq(p)) - e, 1e-9, 1e6, xtol=1e-12) for e in targets])
     radius = roll_diameter_mm / 2000.0
     e_star = contact_modulus_GPa * 1e9
-    q_levels = math.pi * radius * (p_levels * 1e6) ** 2 / e_star  # N/m, roll on flat: p = sqrt(q E* / (pi R))
+
+    def through_nip(q, v):
+        # Hertz nip, relaxation towards eps_eq(p(t)), springback; relaxed porosity at fixed mass
+        nip = hertz_line_contact(q, roll_radius_m=radius, contact_modulus_Pa=e_star, line_speed_m_s=v)
+        p_max = nip.peak_pressure_Pa / 1e6
+        if tau > 0:
+            eps_c = nip_exit_porosity(
+                porosity_initial=np.full(np.shape(q), eps0),
+                peak_pressure_MPa=p_max,
+                dwell_time_s=nip.dwell_time_s,
+                relaxation_time_s=tau,
+                equilibrium_porosity=lambda p: eq(p, eps0),
+                n_steps=512,
+            )
+        else:
+            eps_c = np.asarray(eq(p_max), float)
+        sb = p_max * 1e-3 / (solid_modulus_GPa * (1.0 - eps_c) ** gibson_ashby_n)
+        return nip, p_max, eps_c, sb, 1.0 - (1.0 - eps_c) / (1.0 + sb)
+
+    def load_of(p_MPa):  # N/m, roll on flat: p = sqrt(q E* / (pi R))
+        return math.pi * radius * (p_MPa * 1e6) ** 2 / e_star
+
+    if relaxed_porosities is None:
+        targets = np.linspace(eps0 - (eps0 - eps_f) / n_levels, eps_f, n_levels)
+        p_levels = np.array([optimize.brentq(lambda p, e=e: float(eq(p)) - e, 1e-9, 1e6, xtol=1e-12) for e in targets])
+    else:
+        targets = _checks.positive_array(relaxed_porosities, "relaxed_porosities", ndim=1)
+        if np.any(np.diff(targets) >= 0) or targets[0] >= eps0 or targets[-1] <= limit:
+            raise ValueError(
+                f"relaxed_porosities must decrease from below porosity_coated {eps0:.4g} to above the "
+                f"law's limit {limit:.4g}, got {targets.tolist()}"
+            )
+        n_levels = targets.size
+        v0 = float(speeds[0]) / 60.0
+
+        def miss(p, e):
+            return float(through_nip(np.array([load_of(p)]), np.array([v0]))[4][0]) - e
+
+        def solve(e):  # springback makes the relaxed porosity rise again at high loads: first root
+            grid = np.geomspace(1e-6, 1e5, 221)
+            f = np.array([miss(p, e) for p in grid])
+            k = np.flatnonzero(f <= 0)
+            if k.size == 0 or k[0] == 0:
+                raise ValueError(f"relaxed porosity {e} is not reached at any load (springback too large?)")
+            return optimize.brentq(miss, grid[k[0] - 1], grid[k[0]], args=(e,), xtol=1e-12)
+
+        p_levels = np.array([solve(e) for e in targets])
+    q_levels = load_of(p_levels)
     n = n_levels * speeds.size
     level = np.repeat(np.arange(n_levels), speeds.size)
     speed_i = np.tile(np.arange(speeds.size), n_levels)
     q = q_levels[level]
     v = speeds[speed_i] / 60.0
-    nip = hertz_line_contact(q, roll_radius_m=radius, contact_modulus_Pa=e_star, line_speed_m_s=v)
-    p_max = nip.peak_pressure_Pa / 1e6
+    nip, p_max, eps_c, sb, _ = through_nip(q, v)
     td = nip.dwell_time_s
-    if tau > 0:
-        eps_c = nip_exit_porosity(
-            porosity_initial=np.full(n, eps0),
-            peak_pressure_MPa=p_max,
-            dwell_time_s=td,
-            relaxation_time_s=tau,
-            equilibrium_porosity=lambda p: eq(p, eps0),
-            n_steps=512,
-        )
-    else:
-        eps_c = np.asarray(eq(p_max), float)
     m_true = np.full(n, float(mass_loading_mg_cm2))
     h0 = 10.0 * m_true / (rho * (1.0 - eps0))
     h_gap = 10.0 * m_true / (rho * (1.0 - eps_c))
-    sb = p_max * 1e-3 / (solid_modulus_GPa * (1.0 - eps_c) ** gibson_ashby_n)
     spread_a = np.zeros(n) if spread is None else np.broadcast_to(np.asarray(spread, float), (n,))
     # spreading: same solid, larger area -> less mass per area and a thinner layer
     h = h_gap * (1.0 + sb) / (1.0 + spread_a)
