@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .diffusion import crank_constant_flux_surface
 from .psd import percentile_lognormal
 
 __all__ = [
@@ -130,34 +131,10 @@ def diffusion_time_s(d_um, D_s_cm2_s: float):
     return r_cm**2 / float(D_s_cm2_s)
 
 
-def _tan_roots(n: int = 5000) -> np.ndarray:
-    k = np.arange(1, n + 1, dtype=float)
-    a = (k + 0.5) * np.pi - 1.0 / ((k + 0.5) * np.pi)
-    for _ in range(8):
-        a = a - (np.sin(a) - a * np.cos(a)) / (a * np.sin(a))
-    return a
-
-
-_ROOTS = _tan_roots()
 _T_GRID = np.logspace(-9, 0, 600)
-
-
-def _surface_g(t: np.ndarray) -> np.ndarray:
-    """Return ``g(T) = 3T + 2 sum (1 - exp(-a_n^2 T)) / a_n^2`` (surface filling per unit beta)."""
-    t = np.asarray(t, dtype=float)
-    a2 = _ROOTS**2
-    flat = t.reshape(-1, 1)
-    head = 2 * np.sum(-np.expm1(-a2 * flat) / a2, axis=1)
-    # Terms n > N: a_n ~ (n + 1/2) pi, summed as a midpoint integral from n = N + 1/2,
-    # (2/pi) [(1 - exp(-T Y^2)) / Y + sqrt(pi T) erfc(Y sqrt(T))], Y = (N + 1) pi.
-    # Without it the 5000-term sum misses 4e-5 in g, which matters for T < 1e-6.
-    tt = flat[:, 0]
-    y = (_ROOTS.size + 1) * np.pi
-    tail = (2 / np.pi) * (-np.expm1(-tt * y * y) / y + np.sqrt(np.pi * tt) * special.erfc(y * np.sqrt(tt)))
-    return (3 * tt + head + tail).reshape(t.shape)
-
-
-_G_GRID = _surface_g(_T_GRID)
+# surface filling per unit beta, g(T) = 3T + 1/5 - 2 sum exp(-a_n^2 T) / a_n^2: the constant-flux
+# sphere of batteryct.diffusion (Crank eq. 6.33), tabulated once
+_G_GRID = crank_constant_flux_surface(_T_GRID)
 
 
 def galvanostatic_utilisation(tau_over_t):
