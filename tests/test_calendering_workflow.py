@@ -51,7 +51,7 @@ def test_negative_thickness_names_row_and_column(tmp_path, virtual):
 
 def test_misspelled_column_is_named(tmp_path, virtual):
     sheet = virtual[0].rename(columns={"thickness_gap_um": "thickness_gap_mm"})
-    with pytest.raises(SheetError, match=r"'thickness_gap_mm' was unexpected"):
+    with pytest.raises(SheetError, match=r"unknown column 'thickness_gap_mm' \(did you mean 'thickness_gap_um'\?\)"):
         load_sheet(write_sheet(tmp_path / "bad.tsv", sheet), SCHEMA, ("sample",))
     sheet = virtual[0].rename(columns={"mass_loading_mg_cm2": "mass_loading_mg_per_cm2"})
     with pytest.raises(SheetError, match=r"column 'mass_loading_mg_cm2': 'mass_loading_mg_cm2' is a required"):

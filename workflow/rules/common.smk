@@ -4,8 +4,10 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from batteryct.provenance import script_code_hash
-from batteryct.sheets import load_campaign, load_sheet
+from batteryct.sheets import load_campaign, load_sheet, validate_config
 
+# every key checked before any job runs: unknown ones with the nearest valid name
+validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml")
 
 SAMPLES, SCANS, SCAN_PROBLEMS = load_campaign(

@@ -1,11 +1,13 @@
-"""Loading and validating the campaign sheets (samples, scans, electrochemistry, cells, calendering).
+"""Loading and validating the campaign sheets (samples, scans, electrochemistry, cells, calendering) and config.
 
 Errors name the sheet, the row (1-based, the header is row 0) and the column, so a user
-can fix a 200-row sheet without guessing.
+can fix a 200-row sheet without guessing; an unknown column or config key comes with the
+nearest valid name ("did you mean ...?").
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 
@@ -15,9 +17,91 @@ import yaml
 
 from .label_codes import parse_phase_map
 
+# A pixel size outside this (um) is a unit mistake, not a scanner: 1 nm to 1 mm.
+PIXEL_SIZE_RANGE_UM = (1.0e-3, 1.0e3)
+
 
 class SheetError(ValueError):
     """A sheet that cannot be used; the message names sheet, row and column."""
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names every bad key by its dotted path."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("pixel_size_mu", ["sample", "scan", "pixel_size_um"])
+    " (did you mean 'pixel_size_um'?)"
+    >>> did_you_mean("zzz", ["sample"])
+    ''
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _non_finite(node, path=()):
+    """Yield the dotted paths of NaN or infinite numbers in a nested config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, (*path, str(key)))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _non_finite(value, (*path, str(i)))
+    elif isinstance(node, float) and not math.isfinite(node):
+        yield ".".join(path), node
+
+
+def validate_config(config: dict, schema) -> None:
+    """Check a workflow config against its JSON schema before any job runs.
+
+    Parameters
+    ----------
+    config : dict
+        The merged config (Snakemake's ``config``).
+    schema : dict, str or pathlib.Path
+        The schema, or the YAML file holding it (``workflow/schemas/config.schema.yaml``).
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem by the key's dotted path: unknown keys with the nearest valid
+        name, wrong types, values out of bounds, NaN or infinite numbers.
+
+    Examples
+    --------
+    >>> schema = {"type": "object", "properties": {"reconstruct": {"type": "object"}},
+    ...           "additionalProperties": False}
+    >>> validate_config({"reconstrcut": {}}, schema)
+    Traceback (most recent call last):
+    ...
+    batteryct.sheets.ConfigError: invalid config:
+      config key 'reconstrcut': unknown key (did you mean 'reconstruct'?)
+    """
+    if not isinstance(schema, dict):
+        schema = load_schema(schema)
+    if not isinstance(config, dict):
+        raise ConfigError(f"invalid config: expected a mapping of keys, got {type(config).__name__}")
+    problems = []
+    for where, value in _non_finite(config):
+        problems.append(f"config key {where!r}: {value} is not a finite number")
+    validator = jsonschema.Draft202012Validator(schema)
+    for err in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties" and err.validator_value is False and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            for key in sorted(k for k in err.instance if k not in allowed):
+                full = f"{where}.{key}" if where else key
+                problems.append(f"config key {full!r}: unknown key{did_you_mean(key, allowed)}")
+        elif err.validator == "propertyNames":
+            problems.append(f"config key {where!r}: key {err.instance!r} is not a valid id ({err.message})")
+        else:
+            problems.append(f"config key {where or '(top level)'!r}: {err.message}")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
 def read_sheet(path: str | Path) -> pd.DataFrame:
@@ -41,8 +125,16 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"{path}: sheet does not exist")
-    df = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise SheetError(f"{path}: sheet is empty (no header row; only blank or '#' comment lines)") from exc
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SheetError(f"{path}: not a readable tab-separated sheet ({exc})") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    unnamed = [i + 1 for i, c in enumerate(df.columns) if not c or c.startswith("Unnamed:")]
+    if unnamed:
+        raise SheetError(f"{path}: header has empty column name(s) at position(s) {unnamed}")
     return df.map(lambda v: v.strip() if isinstance(v, str) else v).replace({"": None})
 
 
@@ -55,13 +147,25 @@ def _coerce(record: dict, schema: dict) -> dict:
         if value is not None and ("number" in types or "integer" in types):
             try:
                 number = float(value)
-                value = int(number) if "integer" in types and number.is_integer() else number
-            except ValueError:
+                # NaN and infinity stay as text, so the schema rejects them naming row and column
+                if math.isfinite(number):
+                    value = int(number) if "integer" in types and number.is_integer() else number
+            except (TypeError, ValueError):
                 pass  # the schema reports it
-        if isinstance(value, float) and math.isnan(value):
-            value = None
         out[key] = value
     return out
+
+
+def _is_non_finite_text(value, column_schema: dict) -> bool:
+    """Tell whether a cell is text such as ``nan`` or ``-inf`` in a column that wants a number."""
+    types = column_schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(value, str) or not ("number" in types or "integer" in types):
+        return False
+    try:
+        return not math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
@@ -88,10 +192,25 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
     """
     validator = jsonschema.Draft202012Validator(schema)
     records, problems = [], []
+    known = list(schema.get("properties", {}))
+    if schema.get("additionalProperties", True) is False:
+        dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        problems += [f"{sheet}: column {c!r} appears more than once" for c in dup]
+        problems += [
+            f"{sheet}: unknown column {c!r}{did_you_mean(c, known)}; known columns: {', '.join(known)}"
+            for c in dict.fromkeys(df.columns)
+            if c not in known
+        ]
+    if df.empty and not problems:
+        raise SheetError(f"{sheet}: sheet has a header but no rows")
     for i, rec in enumerate(df.to_dict(orient="records"), start=1):
         rec = {k: v for k, v in _coerce(rec, schema).items()}
+        bad = {k for k, v in rec.items() if _is_non_finite_text(v, schema.get("properties", {}).get(k, {}))}
+        problems += [f"{sheet}, row {i}, column {k!r}: {rec[k]!r} is not a finite number" for k in sorted(bad)]
         for err in sorted(validator.iter_errors({k: v for k, v in rec.items() if v is not None}), key=str):
             column = err.path[0] if err.path else None
+            if column in bad or err.validator == "additionalProperties":  # unknown columns: reported above
+                continue
             if column is None and err.validator == "required":
                 column = err.message.split("'")[1]
             if column is None and err.validator == "oneOf":
@@ -241,6 +360,11 @@ def parse_voxel_size(value):
             raise ValueError(f"pixel_size_um {value!r}: give one value or three (z,y,x)")
     if not all(math.isfinite(x) and x > 0 for x in parts):
         raise ValueError(f"pixel_size_um {value!r}: sizes must be positive")
+    if not all(PIXEL_SIZE_RANGE_UM[0] <= x <= PIXEL_SIZE_RANGE_UM[1] for x in parts):
+        raise ValueError(
+            f"pixel_size_um {value!r}: outside {PIXEL_SIZE_RANGE_UM[0]:g}-{PIXEL_SIZE_RANGE_UM[1]:g} um "
+            "(1 nm to 1 mm); is the unit um?"
+        )
     return parts[0] if len(set(parts)) == 1 else tuple(parts)
 
 

@@ -19,6 +19,7 @@ import contextlib
 import csv
 import glob
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -314,7 +315,7 @@ def write_tiff_stack(
     Parameters
     ----------
     folder : str or os.PathLike
-        Destination folder (created).
+        Destination folder (written under a temporary name, then renamed as a whole).
     projections, flats, darks : ndarray, (n, n_rows, n_columns)
         Counts, one TIFF per frame.
     theta_deg : ndarray, (n_projections,)
@@ -324,17 +325,17 @@ def write_tiff_stack(
     """
     import tifffile
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, stack in (("proj", projections), ("flat", flats), ("dark", darks)):
-        for i, frame in enumerate(stack):
-            tifffile.imwrite(folder / f"{prefix}_{i:04d}.tif", frame)
-    with open(folder / "angles.csv", "w", newline="") as fh:
-        fh.write("angle_deg\n")
-        for a in theta_deg:
-            fh.write(f"{float(a):.10g}\n")
-    if pixel_size_um is not None:
-        (folder / "pixel_size_um.txt").write_text(f"{float(pixel_size_um):.10g}\n")
+    # the whole folder appears at once (a killed job leaves only a stale *.tmp folder)
+    with atomic_path(folder, directory=True) as tmp:
+        for prefix, stack in (("proj", projections), ("flat", flats), ("dark", darks)):
+            for i, frame in enumerate(stack):
+                tifffile.imwrite(tmp / f"{prefix}_{i:04d}.tif", frame)
+        with open(tmp / "angles.csv", "w", newline="") as fh:
+            fh.write("angle_deg\n")
+            for a in theta_deg:
+                fh.write(f"{float(a):.10g}\n")
+        if pixel_size_um is not None:
+            (tmp / "pixel_size_um.txt").write_text(f"{float(pixel_size_um):.10g}\n")
 
 
 def _current_umask() -> int:
@@ -347,7 +348,7 @@ _UMASK = _current_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike, *, directory: bool = False):
     """Yield a temporary path beside ``path``; on success rename it to ``path``.
 
     The one way this library writes a file. Missing parent folders are created and stale
@@ -360,28 +361,54 @@ def atomic_path(path: str | os.PathLike):
     Parameters
     ----------
     path : str or os.PathLike
-        Destination file.
+        Destination file (or folder, with ``directory=True``).
+    directory : bool, optional
+        Yield an empty temporary folder instead of a file; an existing folder at ``path``
+        is replaced on success (the rename of a folder is atomic too).
 
     Yields
     ------
     pathlib.Path
-        The temporary file to write (it exists, empty).
+        The temporary file (or folder) to write; it exists, empty.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = (out.parent / "a.txt.x1y2z3.tmp").write_text("left by a killed job")
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> sorted(p.name for p in out.parent.iterdir()), out.read_text()
+    (['a.txt'], 'done')
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(glob.escape(path.name) + ".*.tmp"):
-        stale.unlink(missing_ok=True)
+        _remove(stale)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+        if directory:
+            tmp = tempfile.mkdtemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            os.close(fd)
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, (0o777 if directory else 0o666) & ~_UMASK)
+        if directory and path.is_dir():
+            _remove(path)
         os.replace(tmp, path)
     except BaseException:
         if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+            _remove(Path(tmp))
         raise
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder tree, if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
