@@ -2,7 +2,7 @@
 
 import numba
 
-from batteryct import __version__, io, recon, runlog
+from batteryct import __version__, io, memory, recon, runlog
 from batteryct.provenance import params_hash
 
 sm = snakemake  # noqa: F821
@@ -13,11 +13,21 @@ p = dict(sm.params.recon)  # every keyword of recon.reconstruct, from config/con
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     if scan["problem"]:
         raise runlog.ScanError(scan["problem"])
+    # fail fast, before allocating, when the declared data cannot fit in the job's memory
+    if shape := io.declared_projection_shape(scan["projections"]):
+        memory.check_fits(
+            memory.reconstruct_bytes(*shape),
+            sm.resources.get("mem_mb"),
+            f"{scan['projections']}: reconstruction",
+            shape[:3],
+        )
     data = io.read_projections(scan["projections"], pixel_size_um=scan["pixel_size_um"])
     log.info(f"read {data.projections.shape} projections from {data.source}, pixel {data.pixel_size_um} um")
     volume, info = recon.reconstruct(data, **p)
     if info.get("center_warning"):
         log.warning(info["center_warning"])
+    if warning := recon.clip_warning(info["n_clipped"], data.projections.size, p["min_transmission"]):
+        log.warning(f"sample {scan['sample']!r}, scan {scan['scan']!r}: {warning}")
     attrs = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool))}
     attrs.update(
         voxel_size_um=float(data.pixel_size_um),

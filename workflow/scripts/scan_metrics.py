@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from batteryct import io, metrics, runlog, segment
+from batteryct import io, label_codes, metrics, runlog, segment
 
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
@@ -10,6 +10,8 @@ scan = sm.params.scan
 p = dict(sm.params.metrics)
 with runlog.scan_context(scan["sample"], scan["scan"], log):
     labels, seg_attrs = io.read_volume(sm.input.labels, "labels")
+    if warning := label_codes.single_phase_warning(labels):
+        log.warning(f"sample {scan['sample']!r}, scan {scan['scan']!r}: {warning}")
     vol_attrs = io.read_volume(sm.input.volume, "volume")[1] if sm.input.volume else {}
     # Reconstructed scans: the cylinder inside the field of view; imported labels: the box.
     roi = None if seg_attrs.get("roi") == "box" else segment.fov_cylinder_mask(labels.shape, p["roi_radius_fraction"])

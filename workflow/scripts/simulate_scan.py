@@ -2,7 +2,7 @@
 
 import numba
 
-from batteryct import __version__, io, runlog, simulate
+from batteryct import __version__, io, memory, runlog, simulate
 from batteryct.provenance import params_hash
 
 sm = snakemake  # noqa: F821
@@ -10,6 +10,13 @@ log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 spec = dict(sm.params.spec)
 with runlog.scan_context(sm.wildcards.sample, sm.wildcards.scan, log):
+    grid = (int(spec["n_voxels"]) * int(spec["oversample"]),) * 3
+    memory.check_fits(
+        memory.simulate_scan_bytes(spec["n_voxels"], spec["oversample"], spec["n_angles"]),
+        sm.resources.get("mem_mb"),
+        "virtual scanner: phantom grid",
+        grid,
+    )
     sim = simulate.simulate_scan(spec)
     io.write_dataexchange(
         sm.output.projections, sim.projections, sim.flats, sim.darks, sim.theta_deg, sim.pixel_size_um

@@ -102,3 +102,37 @@ def check_has_pores(labels: np.ndarray) -> None:
             "no pore phase in the volume: transport metrics need pores "
             f"(label counts {dict(zip(*np.unique(labels, return_counts=True)))})"
         )
+
+
+_LABEL_NAMES = {0: "open pore", 1: "solid", 2: "internal void", 3: "carbon-binder"}
+
+
+def single_phase_warning(labels: np.ndarray) -> str | None:
+    """Return a warning when a label volume holds one phase only (else None).
+
+    Porosity 1 or 0, tortuosity 1 and zero conductivity are then artefacts of the input
+    (an all-zero export, a wrong dataset or phase map), not of the material.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        A batteryct label volume (codes of this module).
+
+    Returns
+    -------
+    str or None
+        The message, naming the one phase present.
+
+    Examples
+    --------
+    >>> single_phase_warning(np.zeros((2, 3, 4), np.uint8))
+    'all 24 voxels are open pore (one phase only): check the labels file, dataset and phase map'
+    >>> single_phase_warning(np.array([[[0, 1]]])) is None
+    True
+    """
+    values = np.unique(np.asarray(labels))
+    if values.size != 1:
+        return None
+    name = _LABEL_NAMES.get(int(values[0]), f"label {int(values[0])}")
+    n = np.asarray(labels).size
+    return f"all {n} voxels are {name} (one phase only): check the labels file, dataset and phase map"

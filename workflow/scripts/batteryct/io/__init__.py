@@ -41,6 +41,11 @@ class InputDataError(ValueError):
     """Raised when input data are unusable; the message names the file and the problem."""
 
 
+# With this many projections, angles that all fit within 2 pi "degrees" are radians: no
+# tomographic scan takes dozens of projections over a few degrees.
+RADIANS_CHECK_MIN_ANGLES = 10
+
+
 @dataclass
 class ProjectionSet:
     """Raw projections with their references and geometry.
@@ -102,6 +107,12 @@ def check_projection_set(data: ProjectionSet) -> None:
         raise InputDataError(f"{src}: {data.theta_rad.size} angles for {data.projections.shape[0]} projections")
     if not np.all(np.isfinite(data.theta_rad)):
         raise InputDataError(f"{src}: angles contain NaN or infinity")
+    span_deg = float(np.rad2deg(np.ptp(data.theta_rad))) if data.theta_rad.size else 0.0
+    if data.theta_rad.size >= RADIANS_CHECK_MIN_ANGLES and 0 < span_deg <= 2.0 * np.pi * 1.001:
+        raise InputDataError(
+            f"{src}: {data.theta_rad.size} angles span only {span_deg:.4g} deg (at most 2 pi): the angles look "
+            "like radians; store them in degrees (/exchange/theta, angles.csv column angle_deg)"
+        )
     for name in ("projections", "flats", "darks"):
         arr = getattr(data, name)
         bad = int(np.count_nonzero(~np.isfinite(arr)))
@@ -169,10 +180,28 @@ def read_dataexchange(path: str | os.PathLike) -> ProjectionSet:
     return data
 
 
-def _read_tiffs(paths: list[Path]) -> np.ndarray:
-    import tifffile
+def _read_tiff(path: Path) -> np.ndarray:
+    """Read one TIFF file; any reader failure becomes an :class:`InputDataError` naming it."""
+    try:
+        return tifffile.imread(path)
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types; re-raised with the path
+        raise InputDataError(f"{path}: not a readable TIFF ({type(exc).__name__}: {exc})") from exc
 
-    frames = [tifffile.imread(p) for p in paths]
+
+def _read_number_file(path: Path, what: str) -> float:
+    """Read a text file holding one positive number (e.g. ``pixel_size_um.txt``), named in errors."""
+    try:
+        text = path.read_text().strip()
+        value = float(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputDataError(f"{path}: {what} must be one number, could not read it ({exc})") from exc
+    if not np.isfinite(value) or value <= 0:
+        raise InputDataError(f"{path}: {what} {text!r} is not a positive finite number")
+    return value
+
+
+def _read_tiffs(paths: list[Path]) -> np.ndarray:
+    frames = [_read_tiff(p) for p in paths]
     shapes = {fr.shape for fr in frames}
     if len(shapes) != 1:
         raise InputDataError(f"{paths[0].parent}: TIFF frames have different shapes {sorted(shapes)}")
@@ -208,18 +237,21 @@ def read_tiff_stack(folder: str | os.PathLike) -> ProjectionSet:
     angles_csv = folder / "angles.csv"
     if not angles_csv.is_file():
         raise InputDataError(f"{folder}: angles.csv is missing")
-    with open(angles_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(angles_csv, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputDataError(f"{angles_csv}: not a readable CSV ({exc})") from exc
     if not rows or "angle_deg" not in rows[0]:
         raise InputDataError(f"{angles_csv}: needs a column 'angle_deg'")
     try:
         theta_deg = np.array([float(r["angle_deg"]) for r in rows])
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise InputDataError(f"{angles_csv}: non-numeric angle ({exc})") from exc
     pixel_size_um = None
     px_file = folder / "pixel_size_um.txt"
     if px_file.is_file():
-        pixel_size_um = float(px_file.read_text().strip())
+        pixel_size_um = _read_number_file(px_file, "the pixel size (um)")
     return ProjectionSet(
         projections=_read_tiffs(groups["proj"]),
         flats=_read_tiffs(groups["flat"]),
@@ -228,6 +260,49 @@ def read_tiff_stack(folder: str | os.PathLike) -> ProjectionSet:
         pixel_size_um=pixel_size_um,
         source=str(folder),
     )
+
+
+def declared_projection_shape(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
+    """Shape the projections declare, read without loading them (for a memory check).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A DataExchange HDF5 file or a TIFF folder (the layouts of :func:`read_projections`).
+
+    Returns
+    -------
+    (n_projections, n_rows, n_columns, n_references) or None
+        ``n_references`` counts flats and darks; None when the layout is another one or
+        unreadable (the reader then reports it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "p.h5"
+    >>> z = np.zeros((3, 4, 5), np.uint16)
+    >>> write_dataexchange(path, z, z[:2] + 1, z[:1], np.arange(3.0), 0.5)
+    >>> declared_projection_shape(path)
+    (3, 4, 5, 3)
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            proj = sorted(path.glob("proj_*.tif*"))
+            refs = len(list(path.glob("flat_*.tif*"))) + len(list(path.glob("dark_*.tif*")))
+            if not proj:
+                return None
+            with tifffile.TiffFile(proj[0]) as tif:
+                rows, cols = tif.pages[0].shape[:2]
+            return len(proj), int(rows), int(cols), refs
+        with h5py.File(path, "r") as f:
+            shape = f["/exchange/data"].shape
+            refs = sum(f[f"/exchange/{k}"].shape[0] for k in ("data_white", "data_dark") if f"/exchange/{k}" in f)
+            if len(shape) != 3:
+                return None
+            return int(shape[0]), int(shape[1]), int(shape[2]), int(refs)
+    except Exception:  # noqa: BLE001 - unreadable or another layout: the reader reports it
+        return None
 
 
 def read_projections(path: str | os.PathLike, pixel_size_um: float | None = None) -> ProjectionSet:

@@ -15,7 +15,7 @@ from .center import (
     find_center_phase_correlation_pair,
     find_center_vo,
 )
-from .chain import reconstruct
+from .chain import clip_warning, reconstruct
 from .fbp import FILTER_NAMES, angular_weights_rad, fbp, ramp_filter_response
 from .normalize import flat_dark_normalize, remove_zingers
 from .rings import remove_rings_profile, remove_rings_sorting
@@ -31,6 +31,7 @@ __all__ = [
     "find_center_vo",
     "flat_dark_normalize",
     "ramp_filter_response",
+    "clip_warning",
     "reconstruct",
     "remove_rings_profile",
     "remove_rings_sorting",

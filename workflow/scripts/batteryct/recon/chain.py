@@ -131,3 +131,40 @@ def reconstruct(
         "n_ring_pixels_corrected": int(n_ring_pixels),
     }
     return volume, info
+
+
+# Above this share of clipped values the volume is biased: say so, not only in an INFO line.
+CLIP_WARN_FRACTION = 0.01
+
+
+def clip_warning(n_clipped: int, n_values: int, min_transmission: float) -> str:
+    """Return a warning when many normalised values were clipped, else ``""``.
+
+    Parameters
+    ----------
+    n_clipped, n_values : int
+        Clipped and all projection values (after flat/dark normalisation).
+    min_transmission : float
+        The floor they were clipped to.
+
+    Returns
+    -------
+    str
+        The message with the fraction and the likely causes, or ``""`` below
+        :data:`CLIP_WARN_FRACTION`.
+
+    Examples
+    --------
+    >>> clip_warning(125, 1000, 0.001)[:60]
+    '12.5 % of the normalised projection values (125 of 1000) wer'
+    >>> clip_warning(1, 1000, 0.001)
+    ''
+    """
+    fraction = n_clipped / max(n_values, 1)
+    if fraction <= CLIP_WARN_FRACTION:
+        return ""
+    return (
+        f"{100 * fraction:.3g} % of the normalised projection values ({n_clipped} of {n_values}) were at or below "
+        f"transmission {min_transmission:g} (counts at or below the dark: negative after dark subtraction) and "
+        "were clipped: check the darks, the flats and saturation; attenuation there is underestimated"
+    )
