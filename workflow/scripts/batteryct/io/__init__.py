@@ -8,6 +8,9 @@ Projection files are read into one model, :class:`ProjectionSet`, whatever their
 * A folder of TIFFs: ``proj_*.tif`` (one per angle, sorted by name), ``flat_*.tif``,
   ``dark_*.tif`` and ``angles.csv`` with a column ``angle_deg``; an optional
   ``pixel_size_um.txt`` holds the pixel size.
+* NXtomo (NeXus) HDF5: :mod:`batteryct.io.nxtomo`.
+* Zeiss Xradia ``.txrm`` (tomography), ``.xrm`` (radiographs, mosaics) and ``.txm``
+  (reconstructed volumes): :mod:`batteryct.io.zeiss`.
 
 Volumes and labels are written to HDF5 with chunking, gzip and no timestamps, so two
 runs give byte-identical files. Tables are parquet.
@@ -305,15 +308,20 @@ def declared_projection_shape(path: str | os.PathLike) -> tuple[int, int, int, i
         return None
 
 
-def read_projections(path: str | os.PathLike, pixel_size_um: float | None = None) -> ProjectionSet:
-    """Read projections from a DataExchange file or a TIFF folder and check them.
+def read_projections(
+    path: str | os.PathLike, pixel_size_um: float | None = None, dark_counts: float = 0.0
+) -> ProjectionSet:
+    """Read projections from a DataExchange or NXtomo file, a Zeiss ``.txrm`` or a TIFF folder and check them.
 
     Parameters
     ----------
     path : str or os.PathLike
-        HDF5 file or folder of TIFFs.
+        HDF5 file (NXtomo when it has an ``NXtomo`` entry, else DataExchange), ``.txrm``
+        file (:func:`batteryct.io.zeiss.read_txrm`) or folder of TIFFs.
     pixel_size_um : float, optional
         Overrides the pixel size stored with the data, um.
+    dark_counts : float, optional
+        Dark level (counts) for files without dark frames (Zeiss, NXtomo without image key 2).
 
     Returns
     -------
@@ -325,8 +333,25 @@ def read_projections(path: str | os.PathLike, pixel_size_um: float | None = None
     InputDataError
         If the data are unreadable or unusable, or no pixel size is known.
     """
+    from batteryct.io import nxtomo, zeiss
+
     path = Path(path)
-    data = read_tiff_stack(path) if path.is_dir() else read_dataexchange(path)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        data = read_tiff_stack(path)
+    elif suffix == ".txrm":
+        data = zeiss.read_txrm(path, dark_counts=dark_counts)
+    elif suffix in (".txm", ".xrm"):
+        kind = (
+            "a reconstructed volume: give it in the scans sheet's 'volume' column"
+            if suffix == ".txm"
+            else ("a single radiograph or a mosaic: give a mosaic in the samples sheet's 'mosaic' column")
+        )
+        raise InputDataError(f"{path}: a Zeiss {suffix} file is {kind}, not a tomography (.txrm)")
+    elif nxtomo.is_nxtomo(path):
+        data = nxtomo.read_nxtomo(path, dark_counts=dark_counts)
+    else:
+        data = read_dataexchange(path)
     if pixel_size_um is not None:
         data.pixel_size_um = float(pixel_size_um)
     if data.pixel_size_um is None:
@@ -1209,12 +1234,13 @@ def read_mosaic_tiffs(folder: str | os.PathLike, pixel_size_um: float | None = N
 
 
 def read_mosaic(path: str | os.PathLike, pixel_size_um: float | None = None) -> MosaicData:
-    """Read and check a mosaic from an HDF5 file or a TIFF folder.
+    """Read and check a mosaic from an HDF5 file, a TIFF folder or a Zeiss mosaic.
 
     Parameters
     ----------
     path : str or os.PathLike
-        HDF5 file (:func:`read_mosaic_h5`) or folder (:func:`read_mosaic_tiffs`).
+        HDF5 file (:func:`read_mosaic_h5`), folder (:func:`read_mosaic_tiffs`) or Zeiss
+        ``.xrm``/``.txrm`` mosaic (:func:`batteryct.io.zeiss.read_zeiss_mosaic`).
     pixel_size_um : float, optional
         Pixel size at the sample, µm; overrides the one stored with the data.
 
@@ -1227,8 +1253,15 @@ def read_mosaic(path: str | os.PathLike, pixel_size_um: float | None = None) -> 
     InputDataError
         If the data are missing or unusable.
     """
+    from batteryct.io import zeiss
+
     path = Path(path)
-    data = read_mosaic_tiffs(path, pixel_size_um) if path.is_dir() else read_mosaic_h5(path)
+    if path.is_dir():
+        data = read_mosaic_tiffs(path, pixel_size_um)
+    elif path.suffix.lower() in (".xrm", ".txrm"):
+        data = zeiss.read_zeiss_mosaic(path)
+    else:
+        data = read_mosaic_h5(path)
     if pixel_size_um is not None:
         data.pixel_size_um = float(pixel_size_um)
         check_mosaic(data)
