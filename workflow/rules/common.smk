@@ -4,8 +4,12 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from batteryct.provenance import script_code_hash
-from batteryct.sheets import load_campaign, load_sheet, validate_config
+from batteryct.sheets import drop_demo_campaign, load_campaign, load_sheet, validate_config
 
+# a campaign of one's own (its config names its samples sheet) does not inherit the demo's
+# virtual scanner or model-fit sheets from config/config.yaml
+for _key in drop_demo_campaign(config, workflow.config_settings.overwrite_config):
+    logger.info(f"batteryct: the demo's '{_key}' section is not used: your config names its own samples sheet")
 # every key checked before any job runs: unknown ones with the nearest valid name
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml")
@@ -84,6 +88,21 @@ def labels_input(wildcards):
     return path.partition("::")[0] if Path(path.partition("::")[0]).exists() else []
 
 
+def is_volume_scan(sample, scan):
+    """A scan given as an existing reconstruction (scans sheet column 'volume', e.g. a Zeiss .txm)."""
+    volume = SCANS.loc[(sample, scan)].get("volume")
+    return isinstance(volume, str) and bool(volume)
+
+
+def volume_file_input(wildcards):
+    """An existing reconstruction; other scans get a path no rule makes, so ruleorder falls
+    back from import_volume to reconstruct."""
+    if not is_volume_scan(wildcards.sample, wildcards.scan):
+        return f"<{wildcards.sample}/{wildcards.scan} has no volume column>"
+    path = scan_row(wildcards)["volume"].partition("::")[0]
+    return path if Path(path).exists() else []
+
+
 def volume_input(wildcards):
     """The reconstructed volume, for scans that have one."""
     if is_labels_scan(wildcards.sample, wildcards.scan):
@@ -102,6 +121,7 @@ def scan_params(wildcards):
         "scan": wildcards.scan,
         "projections": text("projections"),
         "labels": text("labels"),
+        "volume": text("volume"),
         "phase_map": text("phase_map"),
         "pixel_size_um": list(pixel) if isinstance(pixel, tuple) else pixel,  # float, [dz, dy, dx] or None
         "kind": SAMPLES.loc[wildcards.sample, "kind"] if known else None,

@@ -18,7 +18,31 @@ rule reconstruct:
         runtime=20,
     params:
         scan=scan_params,
+        raw=config["raw_data"],
         recon=config["reconstruct"],
         code=script_code("reconstruct"),
     script:
         "../scripts/reconstruct.py"
+
+ruleorder: import_volume > reconstruct
+
+
+rule import_volume:
+    input:
+        volume=volume_file_input,
+    output:
+        volume="results/volumes/{sample}/{scan}.h5",
+    log:
+        "results/logs/import_volume/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/import_volume/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/recon.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        scan=scan_params,
+        code=script_code("import_volume"),
+    script:
+        "../scripts/import_volume.py"

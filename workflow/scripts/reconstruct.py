@@ -21,8 +21,12 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
             f"{scan['projections']}: reconstruction",
             shape[:3],
         )
-    data = io.read_projections(scan["projections"], pixel_size_um=scan["pixel_size_um"])
+    data = io.read_projections(
+        scan["projections"], pixel_size_um=scan["pixel_size_um"], dark_counts=sm.params.raw["dark_counts"]
+    )
     log.info(f"read {data.projections.shape} projections from {data.source}, pixel {data.pixel_size_um} um")
+    for note in data.notes:
+        log.info(f"{data.source}: {note}")
     volume, info = recon.reconstruct(data, **p)
     if info.get("center_warning"):
         log.warning(info["center_warning"])

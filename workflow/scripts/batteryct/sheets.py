@@ -7,6 +7,7 @@ nearest valid name ("did you mean ...?").
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 from pathlib import Path
@@ -53,6 +54,54 @@ def _non_finite(node, path=()):
             yield from _non_finite(value, (*path, str(i)))
     elif isinstance(node, float) and not math.isfinite(node):
         yield ".".join(path), node
+
+
+# Sections that describe the demo campaign itself (its virtual scanner, cycler and calender,
+# and its model-fit sheets), not how a stage works: a campaign of one's own never inherits them.
+DEMO_CAMPAIGN_KEYS = ("simulate", "electrochem", "cells", "calendering")
+
+
+def drop_demo_campaign(config: dict, user_config: dict) -> list[str]:
+    """Remove the demo's campaign sections from a merged config when the user names their own sheets.
+
+    Snakemake merges ``--configfile`` over the Snakefile's ``configfile:`` (the demo), so a
+    user's campaign would otherwise inherit the demo's virtual scans. A user config that
+    names its own ``samples`` sheet is a campaign of its own: each of
+    :data:`DEMO_CAMPAIGN_KEYS` then comes from the user's config alone (replaced whole, not
+    merged), or is absent. A config without ``samples`` tunes the demo and changes nothing.
+
+    Parameters
+    ----------
+    config : dict
+        The merged config, changed in place.
+    user_config : dict
+        What the command line gave (``--configfile`` files and ``--config``, merged).
+
+    Returns
+    -------
+    list of str
+        The demo sections removed.
+
+    Examples
+    --------
+    >>> merged = {"samples": "mine.tsv", "simulate": {"scans": {"A/a": {}}}, "electrochem": "demo.tsv"}
+    >>> drop_demo_campaign(merged, {"samples": "mine.tsv"}), merged
+    (['simulate', 'electrochem'], {'samples': 'mine.tsv', 'simulate': {}})
+    >>> demo = {"samples": "demo.tsv", "simulate": {"scans": {}}}
+    >>> drop_demo_campaign(demo, {"reconstruct": {"pad": False}}), demo["simulate"]
+    ([], {'scans': {}})
+    """
+    if "samples" not in (user_config or {}):
+        return []
+    dropped = []
+    for key in DEMO_CAMPAIGN_KEYS:
+        if key in user_config:
+            config[key] = copy.deepcopy(user_config[key])
+        elif key in config:
+            dropped.append(key)
+            del config[key]
+    config.setdefault("simulate", {})
+    return dropped
 
 
 def validate_config(config: dict, schema) -> None:
@@ -215,8 +264,8 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
                 column = err.message.split("'")[1]
             if column is None and err.validator == "oneOf":
                 problems.append(
-                    f"{sheet}, row {i}: give either 'projections', or 'labels' with 'phase_map' "
-                    "and 'pixel_size_um' (not both)"
+                    f"{sheet}, row {i}: give one of 'projections', 'volume', or 'labels' with 'phase_map' "
+                    "and 'pixel_size_um'"
                 )
                 continue
             problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")
@@ -309,7 +358,9 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
         size = None
         try:
             size = parse_voxel_size(getattr(row, "pixel_size_um", None))
-            if isinstance(size, tuple) and isinstance(getattr(row, "projections", None), str):
+            if isinstance(size, tuple) and (
+                isinstance(getattr(row, "projections", None), str) or isinstance(getattr(row, "volume", None), str)
+            ):
                 raise ValueError(
                     "three voxel edges are only for scans given as 'labels' (a reconstruction "
                     "from projections has cubic voxels)"

@@ -691,6 +691,58 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
     return arr
 
 
+def read_reconstruction(path: str | os.PathLike) -> tuple[np.ndarray, float | None, list[str]]:
+    """Read an existing reconstruction: a Zeiss ``.txm`` or an HDF5 dataset.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``file.txm`` (:func:`batteryct.io.zeiss.read_txm`) or ``file.h5::/path/to/dataset``
+        (default dataset ``volume``).
+
+    Returns
+    -------
+    volume : numpy.ndarray of float32, (z, y, x)
+        Grey values as stored.
+    voxel_size_um : float or None
+        From the file (``.txm`` ``PixelSize``; HDF5 attribute ``voxel_size_um`` of the
+        dataset or the file), None when it holds none.
+    notes : list of str
+        Remarks made while reading.
+
+    Raises
+    ------
+    InputDataError
+        If the file or dataset is missing or not a finite 3-D volume.
+    """
+    from batteryct.io import zeiss
+
+    text = str(path)
+    file_part, _, dataset = text.partition("::")
+    p = Path(file_part)
+    if not p.is_file():
+        raise InputDataError(f"{p}: volume file does not exist")
+    if p.suffix.lower() == ".txm":
+        volume, info = zeiss.read_txm(p)
+        return volume, info.pixel_size_um, info.notes
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise InputDataError(f"{p}: neither a Zeiss .txm nor a readable HDF5 file ({exc})") from exc
+    with f:
+        name = dataset or "volume"
+        if name not in f:
+            raise InputDataError(f"{p}: no dataset {name!r} (give file.h5::/path/to/dataset)")
+        ds = f[name]
+        volume = np.asarray(ds[...], dtype=np.float32)
+        size = ds.attrs.get("voxel_size_um", f.attrs.get("voxel_size_um"))
+    if volume.ndim != 3:
+        raise InputDataError(f"{text}: a volume must be 3-D, got shape {volume.shape}")
+    if not np.all(np.isfinite(volume)):
+        raise InputDataError(f"{text}: the volume contains NaN or infinite values")
+    return volume, (None if size is None else float(np.ravel(size)[0])), []
+
+
 def voxel_size_um(attrs: dict):
     """Return the voxel size stored in a volume's attributes.
 
