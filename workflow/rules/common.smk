@@ -374,4 +374,5 @@ def fit_tables():
 
 def all_targets():
     """The campaign's tables, the model fits and the report."""
-    return report_tables() + fit_tables() + ["results/report.html"]
+    rois = [f"results/mosaics/{s}_rois.parquet" for s in mosaic_samples()]  # tomography fields on each mosaic
+    return report_tables() + fit_tables() + rois + ["results/report.html"]

@@ -111,3 +111,31 @@ rule mosaic_validation_table:
         code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"
+
+
+# {sample}_rois.png also matches stitch_mosaic's {sample}.png
+ruleorder: select_rois > stitch_mosaic
+
+
+rule select_rois:
+    input:
+        mosaic="results/mosaics/{sample}.h5",
+        particles="results/mosaics/{sample}_particles.parquet",
+    output:
+        rois="results/mosaics/{sample}_rois.parquet",
+        overview="results/mosaics/{sample}_rois.png",
+    log:
+        "results/logs/select_rois/{sample}.log",
+    benchmark:
+        "results/benchmarks/select_rois/{sample}.tsv"
+    conda:
+        "../../envs/segment.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        sample=lambda wildcards: wildcards.sample,
+        rois=config["rois"],
+        code=script_code("select_rois"),
+    script:
+        "../scripts/select_rois.py"

@@ -24,6 +24,7 @@ rule reconstruct:
     script:
         "../scripts/reconstruct.py"
 
+
 ruleorder: import_volume > reconstruct
 
 

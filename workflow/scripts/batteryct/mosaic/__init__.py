@@ -19,6 +19,7 @@ from batteryct.mosaic.register import (
     register_all,
     register_pair,
 )
+from batteryct.mosaic.rois import draw_fields, field_contents, propose_fields
 from batteryct.mosaic.simulate import (
     SimulatedMosaic,
     lognormal_diameters_um,
@@ -33,6 +34,9 @@ from batteryct.mosaic.simulate import (
 from batteryct.mosaic.solve import PositionSolution, normalise_gains, overlap_mean_ratio, solve_positions
 
 __all__ = [
+    "draw_fields",
+    "field_contents",
+    "propose_fields",
     "PairRegistration",
     "ParticleDetection",
     "PositionSolution",
