@@ -35,7 +35,7 @@ def test_valid_sheets_are_typed(tmp_path):
         (SAMPLES.replace("B-2\t", "-B2\t"), SCANS, "samples.tsv, row 2, column 'sample'"),
         (SAMPLES.replace("4.75", "heavy"), SCANS, "samples.tsv, row 1, column 'density_g_cm3'"),
         (SAMPLES, SCANS.replace("0.512", "-1"), "scans.tsv, row 1, column 'pixel_size_um'"),
-        (SAMPLES, SCANS.replace("b_tiff", ""), "scans.tsv, row 2: give either 'projections', or 'labels'"),
+        (SAMPLES, SCANS.replace("b_tiff", ""), "scans.tsv, row 2: give one of 'projections', 'volume', or 'labels'"),
         (SAMPLES, SCANS.replace("\ts01\ta.h5", "\ts 01\ta.h5"), "scans.tsv, row 1, column 'scan'"),
     ],
 )
@@ -68,8 +68,11 @@ def test_labels_scan_is_valid(tmp_path):
 @pytest.mark.parametrize(
     "change,expected",
     [
-        (("\t0.4\n", "\t\n"), "row 1: give either 'projections', or 'labels' with 'phase_map' and 'pixel_size_um'"),
-        (("\t\tseg.tif", "\ta.h5\tseg.tif"), "row 1: give either 'projections', or 'labels'"),
+        (
+            ("\t0.4\n", "\t\n"),
+            "row 1: give one of 'projections', 'volume', or 'labels' with 'phase_map' and 'pixel_size_um'",
+        ),
+        (("\t\tseg.tif", "\ta.h5\tseg.tif"), "row 1: give one of 'projections', 'volume', or 'labels'"),
         (("0:pore,1:active", "0:pore,1:glue"), "row 1, column 'phase_map'"),
         (("0:pore,1:active", "pore=0"), "row 1, column 'phase_map'"),
     ],
