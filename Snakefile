@@ -7,6 +7,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/resources.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/mosaic.smk"
 include: "workflow/rules/recon.smk"

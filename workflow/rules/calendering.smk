@@ -13,6 +13,8 @@ rule simulate_calendering:
         "results/benchmarks/simulate_calendering.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -37,6 +39,8 @@ rule calendering_ct:
         "results/benchmarks/calendering_ct.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -63,6 +67,8 @@ rule calendering_fits:
         "results/benchmarks/calendering_fits.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -14,6 +14,8 @@ rule simulate_electrochem:
         "results/benchmarks/simulate_electrochem/{sample}/{measurement}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -40,6 +42,8 @@ rule gitt_fit:
         "results/benchmarks/gitt_fit/{sample}/{measurement}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -67,6 +71,8 @@ rule eis_fit:
         "results/benchmarks/eis_fit/{sample}/{measurement}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -97,6 +103,8 @@ rule fit_table:
         table="gitt_pulses|diffusivity|drt|eis_psd",
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:
@@ -114,6 +122,8 @@ rule arrhenius:
         "results/benchmarks/arrhenius.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         samples=arrhenius_samples(),
         reference_temperature_K=config["fits"]["arrhenius"]["reference_temperature_K"],
@@ -135,6 +145,8 @@ rule particle_risk:
         "results/benchmarks/particle_risk.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     resources:
         mem_mb=2000,
         runtime=10,
@@ -160,6 +172,8 @@ rule fits_validation:
         "results/benchmarks/fits_validation.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         calendering_models=[
             "compaction_exponential",

@@ -13,6 +13,8 @@ rule scan_metrics:
         "results/benchmarks/scan_metrics/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         scan=scan_params,
         metrics=config["metrics"],
@@ -32,6 +34,8 @@ rule scan_metrics_table:
         "results/benchmarks/scan_metrics_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:

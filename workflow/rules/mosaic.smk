@@ -10,6 +10,8 @@ rule simulate_mosaic:
         "results/benchmarks/simulate_mosaic/{sample}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    envmodules:
+        *env_modules("simulate"),
     params:
         spec=mosaic_simulation_spec,
         code=script_code("simulate_mosaic"),
@@ -28,6 +30,8 @@ rule simulated_mosaic_tiffs:
         "results/benchmarks/simulated_mosaic_tiffs/{sample}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    envmodules:
+        *env_modules("simulate"),
     params:
         code=script_code("simulated_mosaic_tiffs"),
     script:
@@ -49,6 +53,8 @@ rule stitch_mosaic:
         "results/benchmarks/stitch_mosaic/{sample}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     resources:
         mem_mb=2000,
         runtime=10,
@@ -73,6 +79,8 @@ rule validate_mosaic:
         "results/benchmarks/validate_mosaic/{sample}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("validate_mosaic"),
     script:
@@ -90,6 +98,8 @@ rule mosaic_table:
         "results/benchmarks/mosaic_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:
@@ -107,6 +117,8 @@ rule mosaic_validation_table:
         "results/benchmarks/mosaic_validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:
@@ -130,6 +142,8 @@ rule select_rois:
         "results/benchmarks/select_rois/{sample}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     resources:
         mem_mb=2000,
         runtime=10,

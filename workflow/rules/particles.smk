@@ -15,6 +15,8 @@ rule particles:
         "results/benchmarks/particles/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -43,6 +45,8 @@ rule particle_tables:
         "results/benchmarks/particle_tables.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         particles=config["particles"],
         psd=config["psd"],
@@ -62,6 +66,8 @@ rule acceptance:
         "results/benchmarks/acceptance.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         samples=sample_properties,
         # batch acceptance is defined for powder batches (electrodes have a PSD row too)
@@ -85,6 +91,8 @@ rule validate_particles:
         "results/benchmarks/validate_particles/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("validate_particles"),
     script:
@@ -102,6 +110,8 @@ rule particle_validation_table:
         "results/benchmarks/particle_validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:

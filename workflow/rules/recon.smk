@@ -12,10 +12,12 @@ rule reconstruct:
         "results/benchmarks/reconstruct/{sample}/{scan}.tsv"
     conda:
         "../../envs/recon.yaml"
+    envmodules:
+        *env_modules("recon"),
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=stage_mem_mb("reconstruct"),
+        runtime=stage_runtime("reconstruct"),
     params:
         scan=scan_params,
         raw=config["raw_data"],
@@ -39,6 +41,8 @@ rule import_volume:
         "results/benchmarks/import_volume/{sample}/{scan}.tsv"
     conda:
         "../../envs/recon.yaml"
+    envmodules:
+        *env_modules("recon"),
     resources:
         mem_mb=4000,
         runtime=10,

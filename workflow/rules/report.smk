@@ -13,6 +13,8 @@ rule scan_preview:
         "results/benchmarks/scan_preview/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("scan_preview"),
     script:
@@ -36,6 +38,8 @@ rule campaign_report:
         "results/benchmarks/campaign_report.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("campaign_report"),
     script:

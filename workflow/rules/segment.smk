@@ -12,10 +12,12 @@ rule segment:
         "results/benchmarks/segment/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=stage_mem_mb("segment"),
+        runtime=stage_runtime("segment"),
     params:
         scan=scan_params,
         segment=config["segment"],
@@ -38,6 +40,8 @@ rule import_labels:
         "results/benchmarks/import_labels/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     resources:
         mem_mb=4000,
         runtime=10,

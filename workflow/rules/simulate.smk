@@ -12,10 +12,12 @@ rule simulate_scan:
         "results/benchmarks/simulate_scan/{sample}/{scan}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    envmodules:
+        *env_modules("simulate"),
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=stage_mem_mb("simulate_scan"),
+        runtime=stage_runtime("simulate_scan"),
     params:
         spec=simulation_spec,
         code=script_code("simulate_scan"),
@@ -34,6 +36,8 @@ rule simulated_tiff_stack:
         "results/benchmarks/simulated_tiff_stack/{sample}/{scan}.tsv"
     conda:
         "../../envs/simulate.yaml"
+    envmodules:
+        *env_modules("simulate"),
     params:
         code=script_code("simulated_tiff_stack"),
     script:

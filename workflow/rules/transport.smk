@@ -20,10 +20,12 @@ rule transport_contacts:
         "results/benchmarks/transport_contacts/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=stage_mem_mb("transport_contacts"),
+        runtime=stage_runtime("transport_contacts"),
     params:
         scan=scan_params,
         particle_min_radius_um=config["transport"]["particle_min_radius_um"],
@@ -48,10 +50,12 @@ rule transport_value:
         "results/benchmarks/transport_value/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
-    threads: 1
+    envmodules:
+        *env_modules("segment"),
+    threads: 2
     resources:
-        mem_mb=6000,
-        runtime=60,
+        mem_mb=stage_mem_mb("transport_value"),
+        runtime=stage_runtime("transport_value"),
     params:
         scan=scan_params,
         transport=transport_params(*UNCERTAINTY_KEYS),
@@ -75,10 +79,12 @@ rule transport_sample:
         index=r"\d{3}",
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     threads: 1
     resources:
-        mem_mb=6000,
-        runtime=60,
+        mem_mb=stage_mem_mb("transport_sample"),
+        runtime=stage_runtime("transport_sample"),
     params:
         scan=scan_params,
         index=lambda wildcards: int(wildcards.index),
@@ -101,6 +107,8 @@ rule transport:
         "results/benchmarks/transport/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
     resources:
         mem_mb=1000,
         runtime=10,
@@ -126,6 +134,8 @@ rule transport_tables:
         "results/benchmarks/transport_tables.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("transport_tables"),
     script:

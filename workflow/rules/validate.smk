@@ -14,6 +14,8 @@ rule validate_scan:
         "results/benchmarks/validate_scan/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         scan=scan_params,
         metrics=config["metrics"],
@@ -33,6 +35,8 @@ rule validation_table:
         "results/benchmarks/validation_table.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("concat_tables"),
     script:

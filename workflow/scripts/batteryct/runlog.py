@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 
 
@@ -37,6 +38,8 @@ def configure(log_path: str | None, name: str = "batteryct") -> logging.Logger:
         h.setFormatter(fmt)
         logger.addHandler(h)
     logging.captureWarnings(True)
+    if os.environ.get("SLURM_JOB_ID"):  # which cluster job wrote this log
+        logger.info(f"SLURM_JOB_ID={os.environ['SLURM_JOB_ID']} on {os.uname().nodename}")
     return logger
 
 
