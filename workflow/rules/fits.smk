@@ -36,6 +36,7 @@ rule gitt_fit:
         pulses="results/fits/gitt/{sample}/{measurement}_pulses.parquet",
         summary="results/fits/gitt/{sample}/{measurement}.parquet",
         ocv="results/fits/gitt/{sample}/{measurement}_ocv.parquet",
+        trace="results/fits/gitt/{sample}/{measurement}_trace.parquet",
     log:
         "results/logs/gitt_fit/{sample}/{measurement}.log",
     benchmark:
@@ -64,6 +65,7 @@ rule eis_fit:
         diffusivity=lambda wc: ("results/fits/diffusivity.parquet" if electrochem_keys("gitt") else []),
     output:
         drt="results/fits/eis/{sample}/{measurement}_drt.parquet",
+        spectrum="results/fits/eis/{sample}/{measurement}_spectrum.parquet",
         summary="results/fits/eis/{sample}/{measurement}.parquet",
     log:
         "results/logs/eis_fit/{sample}/{measurement}.log",

@@ -88,4 +88,21 @@ drt_rows = pd.DataFrame(
     }
 )
 io.write_table(sm.output.drt, drt_rows)
+# the spectrum with both fits and their residuals, for the report's figure
+spectrum = pd.DataFrame(
+    {
+        "frequency_Hz": f_Hz,
+        "z_real_ohm": z.real,
+        "z_imag_ohm": z.imag,
+        "drt_z_real_ohm": drt.z_fit_ohm.real,
+        "drt_z_imag_ohm": drt.z_fit_ohm.imag,
+        "drt_residual_real": drt.residual_real,
+        "drt_residual_imag": drt.residual_imag,
+        "kk_z_real_ohm": kk.z_fit_ohm.real,
+        "kk_z_imag_ohm": kk.z_fit_ohm.imag,
+        "kk_residual_real": kk.residual_real,
+        "kk_residual_imag": kk.residual_imag,
+    }
+)
+io.write_table(sm.output.spectrum, spectrum.assign(sample=row["sample"], measurement=row["measurement"]))
 io.write_table(sm.output.summary, pd.DataFrame([summary]))

@@ -56,3 +56,14 @@ io.write_table(sm.output.pulses, pulses)
 io.write_table(sm.output.summary, pd.DataFrame([summary]))
 ocv = pd.DataFrame({"stoichiometry": fit.ocv_stoichiometry, "voltage_V": fit.ocv_voltage_V})
 io.write_table(sm.output.ocv, ocv.assign(sample=row["sample"], measurement=row["measurement"]))
+# the record at the fit's time nodes with the model, for the report's figure
+t_nodes = record["time_s"].to_numpy()[fit.node_index]
+trace = pd.DataFrame(
+    {
+        "time_s": t_nodes,
+        "voltage_V": fit.measured_voltage_V,
+        "model_voltage_V": fit.model_voltage_V,
+        "fitted": fit.fitted,
+    }
+)
+io.write_table(sm.output.trace, trace.assign(sample=row["sample"], measurement=row["measurement"]))

@@ -92,4 +92,5 @@ def checklist_figure(table: pd.DataFrame, *, title: str = ""):
     matplotlib.figure.Figure
     """
     colours = np.array([[_COLOURS[r]] * table.shape[1] for r in table["result"]], dtype=object)
-    return table_figure(table, title=title, colours=colours, col_widths=[0.42, 0.1, 0.16, 0.18, 0.14])
+    widths = {"batch": 0.14, "criterion": 0.34, "unit": 0.08, "value": 0.13, "limit": 0.17, "result": 0.12}
+    return table_figure(table, title=title, colours=colours, col_widths=[widths.get(c, 0.12) for c in table.columns])

@@ -111,7 +111,6 @@ def eis_spectrum(spectrum: pd.DataFrame, drt: pd.DataFrame, summary: dict, *, ti
     )
     ax.set_xlabel("Z' (Ω)")
     ax.set_ylabel("−Z'' (Ω)")
-    ax.set_aspect("equal", adjustable="datalim")
     ax.legend(frameon=False, fontsize=6)
     f = spectrum["frequency_Hz"].to_numpy(float)
     for key, colour, name in (("kk", "C0", "Kramers-Kronig"), ("drt", "C3", "DRT")):
@@ -130,7 +129,14 @@ def eis_spectrum(spectrum: pd.DataFrame, drt: pd.DataFrame, summary: dict, *, ti
     )
     gx.semilogx(drt["tau_s"], drt["density_ohm"], color="C3", lw=1.0)
     peaks = drt[drt["is_peak"].astype(bool)]
-    gx.plot(peaks["tau_s"], peaks["density_ohm"], "v", color="k", ms=4, label=f"{len(peaks)} peaks")
+    gx.plot(
+        peaks["tau_s"],
+        peaks["density_ohm"],
+        "v",
+        color="k",
+        ms=4,
+        label=f"{len(peaks)} peak{'s' if len(peaks) != 1 else ''}",
+    )
     gx.set_xlabel("relaxation time τ (s)")
     gx.set_ylabel("γ per ln τ (Ω)")
     gx.legend(frameon=False, fontsize=6)

@@ -14,7 +14,7 @@ def mosaic_overview(
     image: np.ndarray,
     pixel_size_um: float,
     tiles: pd.DataFrame,
-    tile_shape: tuple,
+    origin_px,
     particles: pd.DataFrame,
     *,
     title: str = "",
@@ -28,11 +28,13 @@ def mosaic_overview(
     pixel_size_um : float
         Pixel size in µm.
     tiles : pandas.DataFrame
-        Solved tile positions ``y_px``, ``x_px`` (top-left corner in mosaic pixels).
-    tile_shape : (int, int)
-        Tile height and width in pixels.
+        Solved tile positions ``y_px``, ``x_px`` (top-left corners, in the pixels of the
+        mosaic's first tile frame); the tile size is the mosaic extent minus the position span.
+    origin_px : (float, float)
+        Position of the mosaic's pixel (0, 0) in that frame.
     particles : pandas.DataFrame
-        Detected particles ``y_um``, ``x_um``, ``diameter_um`` (projected-area diameter).
+        Detected particles ``y_px``, ``x_px`` (mosaic pixels) and ``diameter_um``
+        (projected-area diameter).
     title : str, optional
         Figure title.
 
@@ -43,8 +45,8 @@ def mosaic_overview(
     Examples
     --------
     >>> img = np.ones((40, 60)); t = pd.DataFrame({"y_px": [0, 0], "x_px": [0, 30]})
-    >>> p = pd.DataFrame({"y_um": [5.0], "x_um": [5.0], "diameter_um": [4.0]})
-    >>> len(mosaic_overview(img, 0.5, t, (40, 30), p).axes)
+    >>> p = pd.DataFrame({"y_px": [5.0], "x_px": [5.0], "diameter_um": [4.0]})
+    >>> len(mosaic_overview(img, 0.5, t, (0, 0), p).axes)
     1
     """
     ny, nx = image.shape
@@ -53,10 +55,13 @@ def mosaic_overview(
     finite = image[np.isfinite(image)]
     lo, hi = np.percentile(finite, (0.5, 99.5)) if finite.size else (0, 1)
     ax.imshow(np.where(np.isfinite(image), image, np.nan), cmap="gray", vmin=lo, vmax=hi, interpolation="antialiased")
-    th, tw = tile_shape
+    ty = tiles["y_px"].to_numpy(float) - float(origin_px[0])
+    tx = tiles["x_px"].to_numpy(float) - float(origin_px[1])
+    th = ny - (ty.max() - ty.min())
+    tw = nx - (tx.max() - tx.min())
     ax.add_collection(
         PatchCollection(
-            [Rectangle((x - 0.5, y - 0.5), tw, th) for y, x in zip(tiles["y_px"], tiles["x_px"])],
+            [Rectangle((x - 0.5, y - 0.5), tw, th) for y, x in zip(ty, tx)],
             facecolor="none",
             edgecolor="yellow",
             linewidths=0.6,
@@ -64,8 +69,8 @@ def mosaic_overview(
         )
     )
     circles = [
-        Circle((x / pixel_size_um, y / pixel_size_um), d / 2 / pixel_size_um)
-        for y, x, d in zip(particles["y_um"], particles["x_um"], particles["diameter_um"])
+        Circle((x, y), d / 2 / pixel_size_um)
+        for y, x, d in zip(particles["y_px"], particles["x_px"], particles["diameter_um"])
     ]
     ax.add_collection(PatchCollection(circles, facecolor="none", edgecolor="C3", linewidths=0.5))
     add_scale_bar(ax, pixel_size_um, nx, colour="white")

@@ -71,8 +71,6 @@ def orthogonal_slices(
         index = [slice(None)] * 3
         index[axis] = mid[axis]
         lab = labels[tuple(index)]
-        if name != "xy":
-            lab = lab  # (z, x) or (z, y): z runs down the image, as on Avizo's orthoslices
         if volume is not None:
             ax.imshow(volume[tuple(index)], cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
             over = phase_overlay(lab)
@@ -90,12 +88,13 @@ def orthogonal_slices(
                 rect = (b[2], b[0])
             else:
                 rect = (b[1], b[0])
-            h, v = rect
+            h0, h1, _ = rect[0].indices(lab.shape[1])
+            v0, v1, _ = rect[1].indices(lab.shape[0])
             ax.add_patch(
                 Rectangle(
-                    (h.start - 0.5, v.start - 0.5),
-                    h.stop - h.start,
-                    v.stop - v.start,
+                    (h0 - 0.5, v0 - 0.5),
+                    h1 - h0,
+                    v1 - v0,
                     fill=False,
                     ec="cyan",
                     ls="--",
