@@ -6,6 +6,9 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/resources.smk"
 include: "workflow/rules/simulate.smk"
@@ -19,6 +22,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/calendering.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

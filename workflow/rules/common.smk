@@ -373,6 +373,6 @@ def fit_tables():
 
 
 def all_targets():
-    """The campaign's tables, the model fits and the report."""
+    """The campaign's tables, the model fits, the report figures (figures.smk) and the report."""
     rois = [f"results/mosaics/{s}_rois.parquet" for s in mosaic_samples()]  # tomography fields on each mosaic
-    return report_tables() + fit_tables() + rois + ["results/report.html"]
+    return report_tables() + fit_tables() + figure_targets() + rois + ["results/report.html"]
