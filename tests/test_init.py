@@ -56,9 +56,9 @@ def test_init_writes_the_campaign(tmp_path, capsys):
     scans = pd.read_csv(folder / "scans.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert scans.to_dict("records") == [
         {"sample": "NMC_622_powder_scan_1", "scan": "s01", "projections": "NMC 622 powder (scan 1).txrm",
-         "volume": "", "pixel_size_um": "0.512000024"},
+         "volume": "", "pixel_size_um": "0.512"},
         {"sample": "electrode-recon", "scan": "s01", "projections": "", "volume": "electrode-recon.txm",
-         "pixel_size_um": "0.512000024"},
+         "pixel_size_um": "0.512"},
     ]  # fmt: skip
     config = yaml.safe_load((folder / "campaign.yaml").read_text())
     assert "simulate" not in config and "electrochem" not in config

@@ -148,7 +148,8 @@ def campaign_files(folder: Path, found: list[Found]) -> dict[str, str]:
         mosaic = rel if item.role == "mosaic" else ""
         samples.append(f"{item.sample}\tpowder\tunknown\t{mosaic}\t{item.fmt} {rel}: set kind and material")
         if item.role in ("projections", "volume"):
-            px = "" if item.pixel_size_um is None else f"{item.pixel_size_um:.9g}"
+            # Zeiss stores float32: 7 significant digits
+            px = "" if item.pixel_size_um is None else f"{item.pixel_size_um:.7g}"
             proj, vol = (rel, "") if item.role == "projections" else ("", rel)
             scans.append(f"{item.sample}\ts01\t{proj}\t{vol}\t{px}")
     header = "# written by batteryct init: kind is powder or electrode; material e.g. NMC622\n"
@@ -206,7 +207,8 @@ def main(argv=None) -> int:
         print(f"  scans.tsv: pixel_size_um of {', '.join(missing)} (not in the files)")
     print("  campaign.yaml: raw_data.dark_counts (Zeiss files hold no dark frames; 0 now) and the stage parameters")
     print(
-        f"Then: snakemake --snakefile <batteryct>/Snakefile --directory {folder} --configfile campaign.yaml --cores 2"
+        f"Then: snakemake --snakefile <batteryct>/Snakefile --directory {folder} "
+        f"--configfile {folder / 'campaign.yaml'} --cores 2"
     )
     return 0
 
