@@ -269,6 +269,25 @@ def test_uncertainty_sample_jobs_give_the_one_process_row(campaign):
     assert row["porosity_ci_low"] < row["porosity"] < row["porosity_ci_high"]
 
 
+def test_transport_validation_compares_the_same_metrics_of_the_truth(campaign):
+    workdir, _ = campaign
+    table = pd.read_parquet(workdir / "results/tables/transport_validation.parquet")
+    assert set(table["sample"]) == {"E1"}  # the virtual electrode; the imported NREL labels have no truth
+    rows = table.set_index("metric")
+    phase, _ = io.read_volume(workdir / "results/simulated/E1/a/truth.h5", "phase")
+    truth_box = phase[fov.box_roi(phase.shape, TINY["metrics"]["roi_radius_fraction"])]
+    assert rows.loc["porosity", "truth"] == pytest.approx(np.isin(truth_box, (0, 2, 4)).mean())
+    assert rows.loc["binder_fraction", "truth"] == pytest.approx(np.mean(truth_box == 3))
+    measured = pd.read_parquet(workdir / "results/tables/transport.parquet").set_index("sample").loc["E1"]
+    for metric in ("porosity", "tortuosity_factor_z", "specific_surface_area_per_um"):
+        assert rows.loc[metric, "measured"] == measured[metric]
+        assert rows.loc[metric, "ci_low"] == measured[f"{metric}_ci_low"]
+        assert rows.loc[metric, "error"] == pytest.approx(measured[metric] - rows.loc[metric, "truth"])
+        inside = measured[f"{metric}_ci_low"] <= rows.loc[metric, "truth"] <= measured[f"{metric}_ci_high"]
+        assert rows.loc[metric, "truth_in_interval"] == inside
+    assert {"tortuosity_factor_x", "conductivity_z_S_m", "network_n_pores"} <= set(rows.index)
+
+
 def test_second_run_is_a_no_op(campaign):
     workdir, _ = campaign
     proc = snakemake(workdir, "--dry-run")
@@ -314,6 +333,7 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
         "acceptance": 1,
         "particle_validation_table": 1,
         "transport_tables": 1,
+        "transport_validation": 1,
         "eis_fit": 1,
         "fit_table": 2,
         "particle_risk": 1,

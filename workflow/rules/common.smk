@@ -209,6 +209,11 @@ def simulated_particle_scan_keys():
     return [k for k in particle_scan_keys() if k in set(simulated_scan_keys())]
 
 
+def simulated_transport_scan_keys():
+    """Virtual electrodes: their transport metrics are compared to those of their truth."""
+    return [k for k in transport_scan_keys() if k in set(simulated_scan_keys())]
+
+
 def sample_properties(wildcards=None):
     """Sample sheet columns the acceptance needs, as plain records."""
     cols = [c for c in ("sample", "kind", "material", "density_g_cm3") if c in SAMPLES]
@@ -232,6 +237,8 @@ def report_tables():
         tables.append("results/tables/particle_validation.parquet")
     if transport_scan_keys():
         tables += ["results/tables/transport.parquet"]
+    if simulated_transport_scan_keys():
+        tables.append("results/tables/transport_validation.parquet")
     return tables
 
 

@@ -41,3 +41,48 @@ rule validation_table:
         code=script_code("concat_tables"),
     script:
         "../scripts/concat_tables.py"
+
+
+rule transport_truth:
+    input:
+        truth="results/simulated/{sample}/{scan}/truth.h5",
+    output:
+        row="results/validation/{sample}/{scan}_transport_truth.parquet",
+    log:
+        "results/logs/transport_truth/{sample}/{scan}.log",
+    benchmark:
+        "results/benchmarks/transport_truth/{sample}/{scan}.tsv"
+    conda:
+        "../../envs/segment.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    params:
+        scan=scan_params,
+        transport=transport_params(*UNCERTAINTY_KEYS),
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        code=script_code("transport_truth"),
+    script:
+        "../scripts/transport_truth.py"
+
+
+rule transport_validation:
+    input:
+        transport="results/tables/transport.parquet",
+        truth=expand(
+            "results/validation/{key[0]}/{key[1]}_transport_truth.parquet",
+            key=simulated_transport_scan_keys(),
+        ),
+    output:
+        table="results/tables/transport_validation.parquet",
+    log:
+        "results/logs/transport_validation.log",
+    benchmark:
+        "results/benchmarks/transport_validation.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    params:
+        code=script_code("transport_validation"),
+    script:
+        "../scripts/transport_validation.py"

@@ -261,6 +261,9 @@ def electrode_phantom(
     calendering_strain: float = 0.0,
     roughness: float = 0.03,
     pillar_fill: float = 0.9,
+    binder_morphology: str = "bridge",
+    binder_smoothing_voxels: float = 1.5,
+    aspect_sigma: float = 0.0,
 ) -> Phantom:
     """Build a cylindrical electrode pillar: packed active particles, carbon-binder and pores.
 
@@ -292,13 +295,28 @@ def electrode_phantom(
         Relative amplitude of the surface bumps.
     pillar_fill : float
         Pillar radius as a fraction of the field-of-view radius.
+    binder_morphology : {"bridge", "film"}
+        ``"bridge"``: binder fills the pore voxels where a smoothed active indicator
+        (Gaussian sigma ``binder_smoothing_voxels`` reconstruction voxels) is highest, i.e.
+        the necks and crevices between particles; a small smoothing gives thin necks that
+        blur into the active phase. ``"film"``: a coating of the particle surfaces, in
+        patches (half the surface), thick enough to reach ``binder_fraction``.
+    binder_smoothing_voxels : float
+        Smoothing of the bridge binder, in reconstruction voxels.
+    aspect_sigma : float
+        Log-normal spread of each particle's three semi-axes (volume kept; 0 = the
+        calendering shape for every particle).
 
     Returns
     -------
     Phantom
         On the fine grid (voxel size ``voxel_size_um / oversample``).
     """
+    if binder_morphology not in ("bridge", "film"):
+        raise ValueError(f"binder_morphology must be 'bridge' or 'film', got {binder_morphology!r}")
     rng = np.random.default_rng(seed)
+    # the shape spread draws from its own stream so the default phantoms stay as they were
+    shape_rng = np.random.default_rng([seed, 7])
     n = n_voxels * oversample
     a_um = voxel_size_um / oversample
     shape = (n, n, n)
@@ -336,8 +354,12 @@ def electrode_phantom(
         if not ok:
             failures += 1
             continue
-        n_solid, _, sl = _stamp_particle(phase, pid, i, c, r, rng, roughness, 30, 25.0, 0.0, scale)
-        placed.append((c, r * max(scale)))
+        axes = scale
+        if aspect_sigma > 0:
+            g = np.exp(shape_rng.normal(0.0, aspect_sigma, 3))
+            axes = tuple(np.asarray(scale) * g / np.prod(g) ** (1.0 / 3.0))
+        n_solid, _, sl = _stamp_particle(phase, pid, i, c, r, rng, roughness, 30, 25.0, 0.0, axes)
+        placed.append((c, r * max(axes)))
         rows.append((i + 1, c, r, n_solid, 0))
         if sl is not None:
             # Only what lies inside the pillar counts: the wall cuts particles, as milling does.
@@ -346,11 +368,20 @@ def electrode_phantom(
     outside = ~pillar
     phase[outside & (phase == ACTIVE)] = AIR
     pid[outside] = 0
-    # Bridge binder in the necks between particles.
-    smooth = ndimage.gaussian_filter((phase == ACTIVE).astype(np.float32), sigma=1.5 * oversample)
     candidates = (phase == AIR) & pillar
     n_binder = int(round(binder_fraction * pillar_voxels))
-    values = smooth[candidates]
+    if binder_morphology == "bridge":
+        # binder in the necks between particles
+        smooth = ndimage.gaussian_filter(
+            (phase == ACTIVE).astype(np.float32), sigma=binder_smoothing_voxels * oversample
+        )
+        values = smooth[candidates]
+    else:
+        # patchy film: closeness to the active surface, on half of it (a smooth random field)
+        distance = ndimage.distance_transform_edt(phase != ACTIVE)
+        patches = ndimage.gaussian_filter(shape_rng.standard_normal(shape).astype(np.float32), 3.0 * oversample)
+        smooth = np.where(patches > np.median(patches[candidates]), -distance, -np.inf).astype(np.float32)
+        values = smooth[candidates]
     if n_binder > 0 and values.size > n_binder:
         level = np.partition(values, values.size - n_binder)[values.size - n_binder]
         phase[candidates & (smooth >= level)] = BINDER
@@ -485,7 +516,7 @@ def project(
     )
 
 
-def detector_intensity(line_integrals_fine: np.ndarray, oversample: int) -> np.ndarray:
+def detector_intensity(line_integrals_fine: np.ndarray, oversample: int, blur_sigma_px: float = 0.0) -> np.ndarray:
     """Average the transmitted intensity over each detector pixel's ``oversample²`` fine bins.
 
     Parameters
@@ -494,6 +525,9 @@ def detector_intensity(line_integrals_fine: np.ndarray, oversample: int) -> np.n
         Line integrals on the fine detector.
     oversample : int
         Fine bins per detector pixel along each axis.
+    blur_sigma_px : float, optional
+        Gaussian point-spread function of the detector (scintillator and optics), sigma in
+        detector pixels, applied to the intensity before the pixels integrate it.
 
     Returns
     -------
@@ -501,6 +535,8 @@ def detector_intensity(line_integrals_fine: np.ndarray, oversample: int) -> np.n
         Transmission (0..1).
     """
     t = np.exp(-line_integrals_fine)
+    if blur_sigma_px > 0:
+        t = ndimage.gaussian_filter(t, (0.0, blur_sigma_px * oversample, blur_sigma_px * oversample), mode="nearest")
     a, r, c = t.shape
     return t.reshape(a, r // oversample, oversample, c // oversample, oversample).mean(axis=(2, 4))
 
@@ -683,6 +719,7 @@ def simulate_scan(spec: dict) -> SimulatedScan:
         last], degrees), ``center_offset_px`` (axis position relative to the detector
         centre, pixels), ``flat_counts``, ``dark_counts``, ``n_bad_columns``,
         ``zinger_fraction``, ``attenuation_per_um`` (phase name -> 1/um) and optionally
+        ``blur_sigma_px`` (detector point-spread sigma, pixels; default 0) and
         ``phantom_params`` (keywords of :func:`powder_phantom` or
         :func:`electrode_phantom`; their defaults otherwise).
 
@@ -730,7 +767,7 @@ def simulate_scan(spec: dict) -> SimulatedScan:
     theta_deg = np.linspace(float(lo), float(hi), int(spec["n_angles"]))
     center_px = (n - 1) / 2.0 + float(spec["center_offset_px"])
     p_fine = project(mu_fine, np.deg2rad(theta_deg), center_px, os_, ph.voxel_size_um)
-    transmission = detector_intensity(p_fine, os_)
+    transmission = detector_intensity(p_fine, os_, float(spec.get("blur_sigma_px", 0.0)))
     rng = np.random.default_rng([seed, 1])
     proj, flats, darks, defects = acquire(
         transmission,

@@ -22,9 +22,40 @@ from scipy import ndimage
 from .metrics import dice
 from .mosaic import particles_inside
 from .psd import psd_summary
-from .simulate import ACTIVE, BINDER, VOID
+from .simulate import ACTIVE, BINDER, SUPPORT, VOID
 
-__all__ = ["cylinder", "dice", "score_recon", "score_segmentation", "score_scan", "score_mosaic", "score_particles"]
+__all__ = [
+    "cylinder",
+    "dice",
+    "score_recon",
+    "score_segmentation",
+    "score_scan",
+    "score_mosaic",
+    "score_particles",
+    "truth_labels",
+    "transport_validation_rows",
+]
+
+#: transport metrics compared against the truth, with the kind of error reported
+#: (relative for quantities that scale, absolute for fractions and exponents)
+TRANSPORT_VALIDATION_METRICS = {
+    "porosity": "absolute",
+    "active_fraction": "absolute",
+    "binder_fraction": "absolute",
+    "specific_surface_area_per_um": "relative",
+    "pore_active_area_per_um": "relative",
+    "pore_binder_area_per_um": "relative",
+    "active_binder_area_per_um": "relative",
+    **{f"tortuosity_factor_{a}": "relative" for a in "zyx"},
+    **{f"deff_over_dbulk_{a}": "relative" for a in "zyx"},
+    **{f"random_walk_tortuosity_factor_{a}": "relative" for a in "zyx"},
+    **{f"conductivity_{a}_S_m": "relative" for a in "zyx"},
+    "bruggeman_exponent_through_plane": "absolute",
+    "bruggeman_exponent_in_plane": "absolute",
+    "network_n_pores": "relative",
+    "network_n_throats": "relative",
+    "network_tortuosity_factor_z": "relative",
+}
 
 
 def cylinder(shape, radius_px):
@@ -252,4 +283,82 @@ def score_particles(particles: pd.DataFrame, voids: pd.DataFrame, truth: pd.Data
         * inner_truth["void_volume_um3"].sum()
         / (inner_truth["volume_um3"] + inner_truth["void_volume_um3"]).sum()
     )
+    return out
+
+
+def truth_labels(phase_truth: np.ndarray) -> np.ndarray:
+    """Map the virtual scanner's phase codes to label codes (the support film counts as pore).
+
+    Parameters
+    ----------
+    phase_truth : ndarray of uint8, (z, y, x)
+        True phases (:mod:`batteryct.simulate` codes).
+
+    Returns
+    -------
+    ndarray of uint8
+        Labels of :mod:`batteryct.label_codes` (0 pore, 1 active, 2 internal void, 3 binder).
+
+    Examples
+    --------
+    >>> truth_labels(np.array([0, 1, 2, 3, 4], np.uint8)).tolist()
+    [0, 1, 2, 3, 0]
+    """
+    labels = np.asarray(phase_truth, dtype=np.uint8).copy()
+    labels[labels == SUPPORT] = 0
+    return labels
+
+
+def transport_validation_rows(measured: dict, truth: dict, metrics: dict | None = None) -> list[dict]:
+    """Compare one scan's transport metrics (with intervals) to the same metrics of its truth.
+
+    Parameters
+    ----------
+    measured : dict
+        A row of ``transport.parquet``: metric values and, where computed,
+        ``<metric>_ci_low`` / ``<metric>_ci_high``.
+    truth : dict
+        The same metrics computed by the same functions on the true phases.
+    metrics : dict, optional
+        Metric -> ``"relative"`` or ``"absolute"``; default
+        :data:`TRANSPORT_VALIDATION_METRICS`. Metrics missing from either row are skipped.
+
+    Returns
+    -------
+    list of dict
+        One row per metric: ``metric``, ``measured``, ``ci_low``, ``ci_high`` (NaN without an
+        interval), ``truth``, ``error`` (measured − truth), ``relative_error``
+        (error / |truth|, NaN for a zero truth), ``error_kind`` and ``truth_in_interval``
+        (None without an interval).
+
+    Examples
+    --------
+    >>> rows = transport_validation_rows(
+    ...     {"porosity": 0.41, "porosity_ci_low": 0.40, "porosity_ci_high": 0.42}, {"porosity": 0.405})
+    >>> rows[0]["metric"], round(rows[0]["error"], 6), rows[0]["truth_in_interval"]
+    ('porosity', 0.005, True)
+    """
+    metrics = TRANSPORT_VALIDATION_METRICS if metrics is None else metrics
+    out = []
+    for metric, kind in metrics.items():
+        if metric not in measured or metric not in truth:
+            continue
+        value, true = float(measured[metric]), float(truth[metric])
+        lo = float(measured.get(f"{metric}_ci_low", np.nan))
+        hi = float(measured.get(f"{metric}_ci_high", np.nan))
+        has_ci = bool(np.isfinite(lo) or np.isfinite(hi)) and not (np.isnan(lo) or np.isnan(hi))
+        error = value - true if np.isfinite(value) and np.isfinite(true) else float("nan")
+        out.append(
+            {
+                "metric": metric,
+                "measured": value,
+                "ci_low": lo,
+                "ci_high": hi,
+                "truth": true,
+                "error": error,
+                "relative_error": error / abs(true) if np.isfinite(true) and true != 0 else float("nan"),
+                "error_kind": kind,
+                "truth_in_interval": bool(lo <= true <= hi) if has_ci else None,
+            }
+        )
     return out

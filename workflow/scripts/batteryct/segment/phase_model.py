@@ -149,8 +149,13 @@ class PhaseModel:
     pore and active peaks) and the class is the interval it falls in:
     ``P(pore) = Phi((b1 - v) / s)``, ``P(active) = Phi((v - b2) / s)``,
     ``P(binder) = 1 - P(pore) - P(active)``, with ``b1``, ``b2`` the two boundaries above.
-    Their argmax is the rule above. They express noise only, not the partial-volume
-    ambiguity of voxels that hold two phases (which limits the accuracy here).
+    Their argmax is the rule above. With ``systematic=True`` the boundaries are also
+    uncertain: ``s`` becomes ``sqrt(s^2 + (binder_level_sd / 2)^2 + (spill_sd_fraction *
+    spill)^2)`` for the pore|binder boundary (``spill`` the voxel's spill term) and
+    ``sqrt(s^2 + (active_fraction_sd * contrast)^2)`` for the binder|active one, so
+    voxels that a plausible other placement of the boundaries would label differently
+    (partial-volume voxels at the pore|binder|active edges, the spill-corrected voxels
+    next to particles) carry that doubt. The median class is unchanged.
 
     Attributes
     ----------
@@ -171,6 +176,13 @@ class PhaseModel:
         Binder|active boundary as a fraction of the contrast.
     posterior_sigma : float
         Noise sigma of the posteriors, in the unit of the volume.
+    binder_level_sd : float
+        Uncertainty (1 sd) of the binder level, unit of the volume: half the disagreement
+        of the plateau estimate and the prior it is combined with.
+    spill_sd_fraction : float
+        Uncertainty of the active-spill term as a fraction of the term.
+    active_fraction_sd : float
+        Uncertainty of the binder|active boundary, as a fraction of the contrast.
     """
 
     pore_level: float
@@ -186,6 +198,9 @@ class PhaseModel:
     spill_cap: int = SPILL_CAP
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION
     posterior_sigma: float = 0.0
+    binder_level_sd: float = 0.0
+    spill_sd_fraction: float = 0.0
+    active_fraction_sd: float = 0.0
 
     @property
     def contrast(self) -> float:
@@ -251,7 +266,12 @@ class PhaseModel:
         return np.minimum(b1, np.float32(b2)).astype(np.float32), b2
 
     def posteriors(
-        self, volume: np.ndarray, n_active: np.ndarray | None = None, dtype=np.float32, chunk_slices: int = 16
+        self,
+        volume: np.ndarray,
+        n_active: np.ndarray | None = None,
+        dtype=np.float32,
+        chunk_slices: int = 16,
+        systematic: bool = False,
     ) -> np.ndarray:
         """Compute the class posteriors in the order of :data:`PHASE_CLASSES`.
 
@@ -265,6 +285,8 @@ class PhaseModel:
             Output dtype.
         chunk_slices : int, optional
             z slices computed at once (bounds the temporary memory).
+        systematic : bool, optional
+            Add the boundaries' own uncertainty to the noise (class docstring).
 
         Returns
         -------
@@ -275,13 +297,22 @@ class PhaseModel:
         if n_active is None:
             n_active = self.active_neighbours(vol)
         s = np.float32(max(self.posterior_sigma, 1e-12))
+        s2 = s
+        if systematic:
+            s2 = np.float32(np.hypot(s, self.active_fraction_sd * self.contrast))
         out = np.empty((3,) + vol.shape, dtype=dtype)
         for z0 in range(0, vol.shape[0], chunk_slices):
             sl = slice(z0, min(z0 + chunk_slices, vol.shape[0]))
             v = vol[sl]
             b1, b2 = self.boundaries(n_active[sl])
-            p_pore = ndtr((b1 - v) / s)
-            p_act = ndtr((v - np.float32(b2)) / s)
+            s1 = s
+            if systematic:
+                spill = self.spill_per_neighbour * n_active[sl].astype(np.float32)
+                s1 = np.sqrt(
+                    s * s + np.float32(0.5 * self.binder_level_sd) ** 2 + (np.float32(self.spill_sd_fraction) * spill) ** 2
+                )
+            p_pore = ndtr((b1 - v) / s1)
+            p_act = ndtr((v - np.float32(b2)) / s2)
             p_bind = np.clip(1.0 - p_pore - p_act, 0.0, None)
             tot = p_pore + p_bind + p_act
             out[0, sl] = p_pore / tot
@@ -332,6 +363,9 @@ class PhaseModel:
             "spill_cap": int(self.spill_cap),
             "active_fraction": float(self.active_fraction),
             "posterior_sigma": float(self.posterior_sigma),
+            "binder_level_sd": float(self.binder_level_sd),
+            "spill_sd_fraction": float(self.spill_sd_fraction),
+            "active_fraction_sd": float(self.active_fraction_sd),
             "thresholds": [self.pore_binder_threshold, self.binder_active_threshold],
         }
 
@@ -347,6 +381,8 @@ def fit_phase_model(
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION,
     binder_prior_ratio: float = BINDER_PRIOR_RATIO,
     binder_prior_count: float = BINDER_PRIOR_COUNT,
+    spill_sd_fraction: float = 1.0,
+    active_fraction_sd: float = 0.05,
 ) -> PhaseModel:
     """Fit :class:`PhaseModel` to a denoised electrode volume (deterministic).
 
@@ -368,6 +404,11 @@ def fit_phase_model(
         Prior binder level as ``(binder - pore) / (active - pore)``.
     binder_prior_count : float, optional
         Weight of the prior, in plateau voxels.
+    spill_sd_fraction : float, optional
+        Uncertainty of the spill term as a fraction of it (1: the empirical correction is
+        uncertain by its own size).
+    active_fraction_sd : float, optional
+        Uncertainty of ``active_fraction`` (0.05: half-way to the plain midpoint 0.5).
 
     Returns
     -------
@@ -395,14 +436,19 @@ def fit_phase_model(
     mp, sp, ma, sa, _ = estimate_phase_levels(vol, roi, max_samples=max_samples, seed=seed)
     n_plateau = 0
     prior = mp + float(binder_prior_ratio) * (ma - mp)
+    # 1 sd: the prior alone, half its distance from the pore level; with a plateau estimate,
+    # half the two estimates' disagreement
+    binder_sd = 0.5 * (prior - mp)
     if binder_level is not None:
         mb, sb, source = float(binder_level), float("nan"), "given"
+        binder_sd = 0.0
     else:
         est = estimate_binder_level(vol, roi, mp, sp, ma, sa)
         if est is not None:
             mb_plateau, sb, n_plateau, k = est
             w = n_plateau / (n_plateau + float(binder_prior_count))
             mb = w * mb_plateau + (1.0 - w) * prior
+            binder_sd = 0.5 * abs(mb_plateau - prior)
             source = f"plateau(k={k:g}, n={n_plateau}, median={mb_plateau:.6g}, weight={w:.3f})+prior"
         else:
             mb, sb, source = prior, float("nan"), "prior"
@@ -424,4 +470,7 @@ def fit_phase_model(
         spill_fraction=spill,
         active_fraction=float(active_fraction),
         posterior_sigma=float(np.sqrt(0.5 * (sp * sp + sa * sa))),
+        binder_level_sd=float(binder_sd),
+        spill_sd_fraction=float(spill_sd_fraction) if spill_correction else 0.0,
+        active_fraction_sd=float(active_fraction_sd),
     )

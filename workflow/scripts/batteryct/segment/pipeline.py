@@ -51,9 +51,10 @@ class MultiphaseResult(SegmentationResult):
     labels, info, posteriors
         As in :class:`SegmentationResult`.
     overridden : numpy.ndarray of bool
-        Voxels ``(z, y, x)`` whose hard label is not the posterior argmax: solid specks
+        Voxels ``(z, y, x)`` whose hard label is not the posterior median class (the
+        class whose cumulative posterior first reaches 1/2): solid specks
         removed and small closed pores filled by :func:`~batteryct.segment.clean_binary`
-        (filled pores become binder). Everywhere else ``CLASS_LABELS[argmax] == labels``
+        (filled pores become binder). Everywhere else ``CLASS_LABELS[median] == labels``
         (pore voxels may be 0 or 2).
     model : PhaseModel
         The fitted class model.
@@ -181,6 +182,13 @@ def _two_phases(
         post[1][outside] = 0.0
         post[2][outside] = 0.0
     cls = np.argmax(post, axis=0).astype(np.uint8)
+    if return_posteriors:
+        # the stored posteriors also carry the uncertainty of the class boundaries
+        post = model.posteriors(den, n_act, dtype=np.float32, systematic=True)
+        if roi is not None:
+            post[0][outside] = 1.0
+            post[1][outside] = 0.0
+            post[2][outside] = 0.0
     # voxels a context-free rule (no spill term) would call binder but the model keeps as pore
     t_pb0 = np.float32(model.pore_binder_threshold)
     n_pv = int(
