@@ -239,7 +239,25 @@ def report_tables():
         tables += ["results/tables/transport.parquet"]
     if simulated_transport_scan_keys():
         tables.append("results/tables/transport_validation.parquet")
+    tables.append("results/tables/failures.parquet")
     return tables
+
+
+def failure_inputs():
+    """Per-scan and per-mosaic outputs the campaign tables gather: a failed scan's hold its
+    failure record (batteryct.runlog), which rule failures lists."""
+    per_scan = {
+        "results/metrics/{}/{}.parquet": scan_keys(),
+        "results/previews/{}/{}.png": scan_keys(),
+        "results/particles/{}/{}_particles.parquet": particle_scan_keys(),
+        "results/transport/{}/{}.parquet": transport_scan_keys(),
+        "results/network/{}/{}_nodes.parquet": transport_scan_keys(),
+        "results/validation/{}/{}.parquet": simulated_scan_keys(),
+        "results/validation/particles/{}/{}.parquet": simulated_particle_scan_keys(),
+    }
+    paths = [pattern.format(s, c) for pattern, keys in per_scan.items() for s, c in keys]
+    paths += [p for s in mosaic_samples() for p in (f"results/mosaics/{s}_summary.parquet", f"results/mosaics/{s}.png")]
+    return paths + [f"results/validation/mosaics/{s}.parquet" for s in simulated_mosaic_samples()]
 
 
 # ---- model fits (optional sheets: electrochem, cells, calendering) ----

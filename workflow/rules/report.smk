@@ -21,6 +21,23 @@ rule scan_preview:
         "../scripts/scan_preview.py"
 
 
+rule failures:
+    input:
+        outputs=failure_inputs(),
+    output:
+        table="results/tables/failures.parquet",
+    log:
+        "results/logs/failures.log",
+    benchmark:
+        "results/benchmarks/failures.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    params:
+        code=script_code("failures"),
+    script:
+        "../scripts/failures.py"
+
+
 rule campaign_report:
     input:
         tables=report_tables(),

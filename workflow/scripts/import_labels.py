@@ -6,7 +6,7 @@ from batteryct.provenance import params_hash
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 scan = sm.params.scan
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     if scan["problem"]:
         raise runlog.ScanError(scan["problem"])
     raw = io.read_labels(scan["labels"])

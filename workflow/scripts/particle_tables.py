@@ -12,7 +12,7 @@ q = dict(sm.params.psd)
 
 
 def concat(paths):
-    frames = [pd.read_parquet(x) for x in paths]
+    frames = [pd.read_parquet(x) for x in runlog.finished(paths)]  # failed scans: failures.parquet
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -21,8 +21,8 @@ table = concat(sm.input.particles)
 voids = concat(sm.input.voids)
 sections = concat(sm.input.sections)
 samples = (
-    sorted(set(pd.concat([pd.read_parquet(x)[["sample"]] for x in sm.input.sections])["sample"]))
-    if sm.input.sections
+    sorted(set(pd.concat([pd.read_parquet(x)[["sample"]] for x in runlog.finished(sm.input.sections)])["sample"]))
+    if runlog.finished(sm.input.sections)
     else []
 )
 summaries = []

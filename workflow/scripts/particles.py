@@ -10,7 +10,7 @@ log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
 p = dict(sm.params.particles)
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     labels, attrs = io.read_volume(sm.input.labels, "labels")
     voxel_size_um = io.voxel_size_um(attrs)
     roi = None if attrs.get("roi") == "box" else segment.fov_cylinder_mask(labels.shape, p["roi_radius_fraction"])

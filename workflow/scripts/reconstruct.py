@@ -10,7 +10,7 @@ log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
 p = dict(sm.params.recon)  # every keyword of recon.reconstruct, from config/config.yaml
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     if scan["problem"]:
         raise runlog.ScanError(scan["problem"])
     # fail fast, before allocating, when the declared data cannot fit in the job's memory

@@ -8,7 +8,7 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 scan = sm.params.scan
 p = dict(sm.params.metrics)
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     labels, seg_attrs = io.read_volume(sm.input.labels, "labels")
     if warning := label_codes.single_phase_warning(labels):
         log.warning(f"sample {scan['sample']!r}, scan {scan['scan']!r}: {warning}")

@@ -12,7 +12,7 @@ log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
 p = dict(sm.params.segment)
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     volume, attrs = io.read_volume(sm.input.volume, "volume")
     voxel_um3 = attrs["voxel_size_um"] ** 3
     multiphase = scan["kind"] == "electrode"

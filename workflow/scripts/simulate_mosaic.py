@@ -5,7 +5,7 @@ from batteryct import io, mosaic, runlog
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 spec = dict(sm.params.spec)  # keys are simulate_mosaic's keywords (simulate.mosaic_defaults + the sample's entry)
-with runlog.scan_context(sm.wildcards.sample, "mosaic", log):
+with runlog.scan_context(sm.wildcards.sample, "mosaic", log, job=sm):
     sim = mosaic.simulate_mosaic(**spec)
     io.write_mosaic_h5(
         sm.output.mosaic,

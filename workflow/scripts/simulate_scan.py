@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 spec = dict(sm.params.spec)
-with runlog.scan_context(sm.wildcards.sample, sm.wildcards.scan, log):
+with runlog.scan_context(sm.wildcards.sample, sm.wildcards.scan, log, job=sm):
     grid = (int(spec["n_voxels"]) * int(spec["oversample"]),) * 3
     memory.check_fits(
         memory.simulate_scan_bytes(spec["n_voxels"], spec["oversample"], spec["n_angles"]),

@@ -10,7 +10,7 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 p = dict(sm.params.stitch)
 sample = sm.params.sample["sample"]
-with runlog.scan_context(sample, "mosaic", log):
+with runlog.scan_context(sample, "mosaic", log, job=sm):
     if not sm.input.mosaic:
         raise io.InputDataError(f"{sm.params.sample['mosaic']}: mosaic file does not exist")
     data = io.read_mosaic(sm.input.mosaic)

@@ -8,7 +8,7 @@ from batteryct.electrode import with_intervals
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 scan = sm.params.scan
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     row = pd.read_parquet(sm.input.value).iloc[0].to_dict()
     ids = {
         k: row.pop(k)

@@ -10,7 +10,7 @@ from batteryct.label_codes import check_has_pores
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 scan = sm.params.scan
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     box = io.read_transport_box(
         sm.input.labels, partial(box_roi, radius_fraction=sm.params.roi_radius_fraction), posteriors=False
     )

@@ -13,7 +13,7 @@ sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 numba.set_num_threads(sm.threads)
 scan = sm.params.scan
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     box = io.read_transport_box(
         sm.input.labels, partial(box_roi, radius_fraction=sm.params.roi_radius_fraction), posteriors=False
     )

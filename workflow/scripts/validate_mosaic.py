@@ -7,7 +7,7 @@ from batteryct import io, runlog, validation
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 sample = sm.wildcards.sample
-with runlog.scan_context(sample, "mosaic", log):
+with runlog.scan_context(sample, "mosaic", log, job=sm):
     truth = io.read_mosaic_truth(sm.input.truth)
     data = io.read_mosaic(sm.input.truth)
     row = validation.score_mosaic(

@@ -7,7 +7,7 @@ from batteryct import io, runlog, validation
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 sample, scan = sm.wildcards.sample, sm.wildcards.scan
-with runlog.scan_context(sample, scan, log):
+with runlog.scan_context(sample, scan, log, job=sm):
     row = validation.score_particles(
         pd.read_parquet(sm.input.particles), pd.read_parquet(sm.input.voids), pd.read_parquet(sm.input.truth)
     )

@@ -7,7 +7,7 @@ from batteryct import io, runlog, validation
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 scan = sm.params.scan
-with runlog.scan_context(scan["sample"], scan["scan"], log):
+with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     mu_truth, truth_attrs = io.read_volume(sm.input.truth, "mu_per_um")
     phase_truth, _ = io.read_volume(sm.input.truth, "phase")
     volume, vol_attrs = io.read_volume(sm.input.volume, "volume")

@@ -1,11 +1,25 @@
-"""Logging and error context for workflow jobs (no snakemake import)."""
+"""Logging and error context for workflow jobs (no snakemake import).
+
+A scan that fails does not block the campaign: :func:`scan_context`, given the job, writes
+a *failure record* to each of the job's outputs instead of its results (a small text file
+that starts with :data:`FAILED_MAGIC`, then JSON: sample, scan, rule, error, log) and the
+job ends normally. Jobs downstream find the record among their inputs and pass it on, and
+the campaign tables gather the outputs that hold results (:func:`finished`), listing the
+others in ``results/tables/failures.parquet``. Fixing the cause (a sheet row, a file, the
+code) reruns only that scan and the tables, as Snakemake sees the changed input or
+parameter.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
+from pathlib import Path
+
+FAILED_MAGIC = b"batteryct failure record\n"
 
 
 class ScanError(RuntimeError):
@@ -43,9 +57,92 @@ def configure(log_path: str | None, name: str = "batteryct") -> logging.Logger:
     return logger
 
 
+def _paths(named) -> list[str]:
+    """Flatten a Snakemake ``input``/``output`` (strings and lists of strings) to paths."""
+    out = []
+    for item in named or ():
+        out += [str(x) for x in item] if isinstance(item, (list, tuple)) else [str(item)]
+    return out
+
+
+def read_failure(path: str | os.PathLike) -> dict | None:
+    """Return the failure record a failed job wrote at ``path``, or None for a result.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An output of a per-scan job.
+
+    Returns
+    -------
+    dict or None
+        ``sample``, ``scan``, ``rule``, ``error``, ``log`` of the job that failed first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> write_failure([out], {"sample": "P1", "scan": "a", "rule": "reconstruct", "error": "x", "log": ""})
+    >>> read_failure(out)["rule"], read_failure(out.parent) is None
+    ('reconstruct', True)
+    """
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            return None
+        with open(path, "rb") as fh:
+            if fh.read(len(FAILED_MAGIC)) != FAILED_MAGIC:
+                return None
+            return json.loads(fh.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_failure(paths, record: dict) -> None:
+    """Write ``record`` as the failure record at every path (atomically, replacing partial files).
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        The failed job's outputs.
+    record : dict
+        JSON-serialisable: ``sample``, ``scan``, ``rule``, ``error``, ``log``.
+    """
+    from . import io  # here, so that importing runlog stays light
+
+    blob = FAILED_MAGIC + (json.dumps(record, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    for path in paths:
+        io.atomic_write_bytes(path, blob)
+
+
+def finished(paths) -> list[str]:
+    """Return the paths that hold results, leaving out failure records, in order.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Per-scan outputs an aggregation rule takes.
+
+    Returns
+    -------
+    list of str
+        The paths whose scans finished.
+    """
+    return [str(p) for p in paths if read_failure(p) is None]
+
+
+def _first_lines(text: str, n: int = 3) -> str:
+    return "\n".join(text.strip().splitlines()[:n])
+
+
 @contextlib.contextmanager
-def scan_context(sample: str, scan: str, logger: logging.Logger | None = None):
+def scan_context(sample: str, scan: str, logger: logging.Logger | None = None, *, job=None):
     """Re-raise any error as :class:`ScanError` prefixed with the sample and scan.
+
+    With ``job`` (the script's ``snakemake`` object), an error is not raised: the error is
+    logged and a failure record written to each of the job's outputs instead (module
+    docstring). An input that holds a failure record passes it on unchanged, so the record
+    names the rule that failed first.
 
     Parameters
     ----------
@@ -53,6 +150,9 @@ def scan_context(sample: str, scan: str, logger: logging.Logger | None = None):
         Ids of the scan being processed.
     logger : logging.Logger, optional
         The error is also logged here.
+    job : object, optional
+        Anything with ``input``, ``output``, ``log`` and ``rule`` like Snakemake's script
+        object.
 
     Yields
     ------
@@ -62,16 +162,36 @@ def scan_context(sample: str, scan: str, logger: logging.Logger | None = None):
     Raises
     ------
     ScanError
-        For any exception of the body (a ``ScanError`` passes unchanged).
+        For any exception of the body (a ``ScanError`` passes unchanged), without ``job``.
     """
     try:
         yield
-    except ScanError as exc:
-        if logger:
-            logger.error(str(exc))
-        raise
-    except Exception as exc:  # noqa: BLE001 - re-raised with context
-        msg = f"sample {sample!r}, scan {scan!r}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - re-raised with context, or recorded
+        upstream = None
+        if job is not None:
+            upstream = next((r for r in map(read_failure, _paths(job.input)) if r is not None), None)
+        if upstream is not None:
+            msg = (
+                f"sample {sample!r}, scan {scan!r}: not computed, rule {upstream.get('rule')!r} failed for it "
+                f"earlier: {_first_lines(str(upstream.get('error', '')), 1)}"
+            )
+        elif isinstance(exc, ScanError):
+            msg = str(exc)
+        else:
+            msg = f"sample {sample!r}, scan {scan!r}: {type(exc).__name__}: {exc}"
         if logger:
             logger.error(msg)
-        raise ScanError(msg) from exc
+        if job is None:
+            if isinstance(exc, ScanError):
+                raise
+            raise ScanError(msg) from exc
+        record = upstream or {
+            "sample": str(sample),
+            "scan": str(scan),
+            "rule": str(getattr(job, "rule", "")),
+            "error": _first_lines(msg),
+            "log": ";".join(_paths(getattr(job, "log", ()))),
+        }
+        write_failure(_paths(job.output), record)
+        if logger:
+            logger.warning("wrote failure records instead of results: " + ", ".join(_paths(job.output)))

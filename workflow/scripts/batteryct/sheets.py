@@ -18,6 +18,9 @@ import yaml
 
 from .label_codes import parse_phase_map
 
+# Ids name folders and files (e.g. {scan}_particles.parquet.XXXXXXXX.tmp): 64 keeps every
+# file name far below the 255 bytes of common file systems (the schemas' patterns say {0,63}).
+MAX_ID_LENGTH = 64
 # A pixel size outside this (um) is a unit mistake, not a scanner: 1 nm to 1 mm.
 PIXEL_SIZE_RANGE_UM = (1.0e-3, 1.0e3)
 
@@ -266,6 +269,12 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
                 problems.append(
                     f"{sheet}, row {i}: give one of 'projections', 'volume', or 'labels' with 'phase_map' "
                     "and 'pixel_size_um'"
+                )
+                continue
+            if err.validator == "pattern" and isinstance(err.instance, str) and len(err.instance) > MAX_ID_LENGTH:
+                problems.append(
+                    f"{sheet}, row {i}, column {column!r}: id {err.instance[:24]!r}... has {len(err.instance)} "
+                    f"characters; ids have at most {MAX_ID_LENGTH} (they name folders and files)"
                 )
                 continue
             problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")

@@ -128,6 +128,27 @@ def check_projection_set(data: ProjectionSet) -> None:
         raise InputDataError(f"{src}: pixel size {data.pixel_size_um} um is not positive")
 
 
+def _unreadable(path, what: str, exc: Exception) -> InputDataError:
+    """Build the error for a file a reader cannot open (a failed job's failure record says so)."""
+    from ..runlog import read_failure  # runlog imports io; late import avoids the cycle
+
+    record = read_failure(path)
+    if record is not None:
+        return InputDataError(
+            f"{path}: holds the failure record of rule {record.get('rule')!r} for sample {record.get('sample')!r}, "
+            f"scan {record.get('scan')!r}, not results: {record.get('error')}"
+        )
+    return InputDataError(f"{path}: not a readable {what} file ({type(exc).__name__}: {exc})")
+
+
+def _open_h5(path) -> h5py.File:
+    """Open an HDF5 file for reading; any failure becomes an :class:`InputDataError` naming it."""
+    try:
+        return h5py.File(path, "r")
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError and others; re-raised with the path
+        raise _unreadable(path, "HDF5", exc) from exc
+
+
 def _read_pixel_size_h5(f: h5py.File) -> float | None:
     for path in PIXEL_SIZE_PATHS:
         if path in f:
@@ -162,24 +183,23 @@ def read_dataexchange(path: str | os.PathLike) -> ProjectionSet:
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: projections file does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputDataError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with f:
+    with _open_h5(path) as f:
         missing = [k for k in ("data", "data_white", "data_dark", "theta") if f"/exchange/{k}" not in f]
         if missing:
             raise InputDataError(
                 f"{path}: DataExchange datasets missing: " + ", ".join(f"/exchange/{k}" for k in missing)
             )
-        data = ProjectionSet(
-            projections=np.asarray(f["/exchange/data"][...], dtype=np.float32),
-            flats=np.asarray(f["/exchange/data_white"][...], dtype=np.float32),
-            darks=np.asarray(f["/exchange/data_dark"][...], dtype=np.float32),
-            theta_rad=np.deg2rad(np.asarray(f["/exchange/theta"][...], dtype=np.float64)),
-            pixel_size_um=_read_pixel_size_h5(f),
-            source=path,
-        )
+        try:
+            data = ProjectionSet(
+                projections=np.asarray(f["/exchange/data"][...], dtype=np.float32),
+                flats=np.asarray(f["/exchange/data_white"][...], dtype=np.float32),
+                darks=np.asarray(f["/exchange/data_dark"][...], dtype=np.float32),
+                theta_rad=np.deg2rad(np.asarray(f["/exchange/theta"][...], dtype=np.float64)),
+                pixel_size_um=_read_pixel_size_h5(f),
+                source=path,
+            )
+        except (OSError, TypeError, ValueError, IndexError, KeyError) as exc:  # truncated, odd dtypes or shapes
+            raise InputDataError(f"{path}: DataExchange data unreadable ({type(exc).__name__}: {exc})") from exc
     return data
 
 
@@ -586,7 +606,7 @@ def read_attrs(path: str | os.PathLike) -> dict:
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: file does not exist")
-    with h5py.File(path, "r") as f:
+    with _open_h5(path) as f:
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
 
 
@@ -615,10 +635,13 @@ def read_volume(path: str | os.PathLike, name: str = "volume") -> tuple[np.ndarr
     path = str(path)
     if not os.path.isfile(path):
         raise InputDataError(f"{path}: file does not exist")
-    with h5py.File(path, "r") as f:
+    with _open_h5(path) as f:
         if name not in f:
             raise InputDataError(f"{path}: no dataset {name!r} (has {sorted(f.keys())})")
-        arr = f[name][...]
+        try:
+            arr = f[name][...]
+        except OSError as exc:
+            raise InputDataError(f"{path}: dataset {name!r} unreadable ({exc})") from exc
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     return arr, attrs
 
@@ -672,11 +695,14 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
             raise InputDataError(f"{p}: no TIFF slices in the labels folder")
         arr = _read_tiffs(slices)
     elif p.suffix.lower() in (".h5", ".hdf5", ".hdf"):
-        with h5py.File(p, "r") as f:
+        with _open_h5(p) as f:
             name = dataset or "labels"
-            if name not in f:
+            if name not in f or not isinstance(f[name], h5py.Dataset):
                 raise InputDataError(f"{p}: no dataset {name!r} (give file.h5::/path/to/dataset)")
-            arr = f[name][...]
+            try:
+                arr = f[name][...]
+            except OSError as exc:
+                raise InputDataError(f"{p}: dataset {name!r} unreadable ({exc})") from exc
     else:
         try:
             arr = tifffile.imread(p)
