@@ -224,3 +224,48 @@ def test_a_valid_file_still_reads():
     assert data.projections.shape == (12, 6, 8) and data.pixel_size_um == pytest.approx(0.5)
     assert io.declared_projection_shape(path) == (12, 6, 8, 5)
     assert os.path.getsize(path) == len(GOOD_BYTES)
+
+
+# ---- atomic writes: nothing partial and no temporary file left, whatever fails ----------
+
+
+def _writers(folder: Path):
+    import pandas as pd
+
+    z = np.zeros((4, 3, 5), np.uint16)
+    return {
+        "a.h5": lambda p: io.write_volume(p, {"volume": z.astype(np.float32)}, {"units": "1/um"}),
+        "a.png": lambda p: io.write_png(p, np.zeros((4, 5), np.uint8)),
+        "a.parquet": lambda p: io.write_table(p, pd.DataFrame({"x_um": [1.0]})),
+        "a_openpnm.npz": lambda p: io.write_npz(p, {"pore.coords": np.zeros((2, 3))}),
+        "report.html": lambda p: io.atomic_write_bytes(p, b"<html></html>"),
+        "tiff": lambda p: io.write_tiff_stack(p, z, z + 2, z, np.linspace(0, 180, 4), 0.5),
+    }
+
+
+@pytest.mark.parametrize("name", list(_writers(Path("."))))
+def test_a_failed_write_leaves_neither_output_nor_temporary_file(tmp_path, monkeypatch, name):
+    write = _writers(tmp_path)[name]
+    stale = tmp_path / f"{name}.k1ll3d00.tmp"  # left by a killed job
+    stale.mkdir() if name == "tiff" else stale.write_bytes(b"partial")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(io.os, "replace", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            write(tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    write(tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_atomic_h5_removes_its_temporary_file_when_h5py_cannot_create_it(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("Unable to synchronously create file")
+
+    monkeypatch.setattr(io.h5py, "File", refuse)
+    with pytest.raises(OSError, match="Unable to synchronously create"):
+        io.write_volume(tmp_path / "goodtiff.h5", {"volume": np.zeros((2, 2, 2), np.float32)})
+    assert list(tmp_path.iterdir()) == []
