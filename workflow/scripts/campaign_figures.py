@@ -4,7 +4,7 @@ the figures of one stage aggregate, from the campaign tables the pipeline wrote.
 import numpy as np
 import pandas as pd
 
-from batteryct import io, runlog, simulate
+from batteryct import io, runlog
 from batteryct.figures import acceptance, electrode, fits, powder, validation
 from batteryct.io.figures import write_figure
 
@@ -47,6 +47,8 @@ elif stage == "electrodes":
     log.info(f"electrode figures of {len(t)} scans")
 elif stage == "validation":
     if "scans" in out:
+        from batteryct import simulate  # the truth's phase codes (here: a second to import)
+
         v = table("validation")
         write_figure(out["scans"], validation.scan_validation(v))
         slices = []

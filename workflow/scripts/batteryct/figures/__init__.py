@@ -10,20 +10,8 @@ Modules: :mod:`.scan` (slices, histogram, centre check, sinograms), :mod:`.mosai
 :mod:`.acceptance`, :mod:`.electrode`, :mod:`.validation`, :mod:`.fits`.
 """
 
-from . import acceptance, electrode, fits, mosaic, powder, scan, validation
+# Submodules are imported by name (``from batteryct.figures import scan``) so a figure job
+# loads only what it draws.
 from ._base import PHASES, add_scale_bar, fmt, new_figure, nice_length
 
-__all__ = [
-    "PHASES",
-    "acceptance",
-    "add_scale_bar",
-    "electrode",
-    "fits",
-    "fmt",
-    "mosaic",
-    "new_figure",
-    "nice_length",
-    "powder",
-    "scan",
-    "validation",
-]
+__all__ = ["PHASES", "add_scale_bar", "fmt", "new_figure", "nice_length"]

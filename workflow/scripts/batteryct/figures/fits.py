@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from batteryct.calendering import compaction
 from batteryct.figures._base import fmt, message_axes, new_figure
 
 
@@ -230,6 +229,8 @@ def calendering(samples: pd.DataFrame, fits: pd.DataFrame):
     -------
     matplotlib.figure.Figure
     """
+    from batteryct.calendering import compaction  # here: the package takes ~0.8 s to import
+
     fig = new_figure(9.5, 0.9 + max(3.4, 0.17 * len(fits)))
     ax, px = fig.subplots(1, 2, width_ratios=(1, 1.3))
     if samples.empty:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import ScalarFormatter
+from scipy import ndimage
 
 from batteryct.figures._base import add_scale_bar, fmt, message_axes, new_figure
 
@@ -101,7 +103,8 @@ def particle_gallery(instances, labels, particles: pd.DataFrame, voxel_size_um: 
         y0, y1 = max(yy.min() - pad, 0), min(yy.max() + pad + 1, mask.shape[0])
         x0, x1 = max(xx.min() - pad, 0), min(xx.max() + pad + 1, mask.shape[1])
         crop = mask[y0:y1, x0:x1]
-        void = labels[z, y0:y1, x0:x1] == 2
+        # only the voids inside this particle's outline, not those of a neighbour in the crop
+        void = (labels[z, y0:y1, x0:x1] == 2) & ndimage.binary_fill_holes(crop)
         rgb = np.ones(crop.shape + (3,))
         rgb[crop] = (0.55, 0.55, 0.6)
         rgb[void] = (0.85, 0.1, 0.1)
@@ -185,6 +188,8 @@ def size_distributions(diameters_um: np.ndarray, psd: dict, *, title: str = ""):
                 label=f"lognormal ML fit (σ {fmt(sigma, 3)})",
             )
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
         ax.set_xlabel("equivalent diameter d (µm)")
         ax.set_ylabel("fraction per unit ln d")
         cx = ax.twinx()
@@ -202,7 +207,8 @@ def size_distributions(diameters_um: np.ndarray, psd: dict, *, title: str = ""):
         ax.legend(loc="upper left", frameon=False)
     if title:
         p = psd.get("ks_pvalue", np.nan)
-        fig.suptitle(f"{title}: KS p-value of the lognormal fit {fmt(p, 3)}")
+        note = psd.get("warning") or ""
+        fig.suptitle(f"{title}: KS p-value of the lognormal fit {fmt(p, 3)}" + (f"\n{note}" if note else ""))
     return fig
 
 

@@ -110,7 +110,12 @@ def orthogonal_slices(
         ax.set_ylabel(f"{v_name} (voxels)")
         add_scale_bar(ax, voxel_size_um, lab.shape[1], colour="white" if volume is not None else "black")
     present = [int(c) for c in np.unique(labels) if int(c) in PHASES]
-    handles = [Patch(color=PHASES[c][1], label=PHASES[c][0]) for c in present]
+    handles = [
+        Patch(fc="none", ec="0.5", label=f"{PHASES[c][0]} (uncoloured)")
+        if c == 0 and volume is not None
+        else Patch(color=(0.9, 0.93, 1.0) if c == 0 else PHASES[c][1], label=PHASES[c][0])
+        for c in present
+    ]
     if transport_box is not None:
         handles.append(Line2D([], [], color="cyan", ls="--", label="transport box"))
     if metrics_radius_px is not None:
