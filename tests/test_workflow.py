@@ -341,6 +341,13 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
         "calendering_fits": 1,
         "fits_validation": 1,
         "campaign_report": 1,
+        "scan_figures": 2,
+        "powder_figures": 1,
+        "electrode_figures": 1,
+        "powder_campaign_figures": 1,
+        "electrode_campaign_figures": 1,
+        "validation_figures": 1,
+        "fits_figures": 1,
         "all": 1,
     }
 
@@ -552,4 +559,39 @@ def test_two_clean_runs_are_byte_identical(campaign, tmp_path):
     snakemake(second)
     a, b = result_digests(first), result_digests(second)
     assert a.keys() == b.keys() and len(a) > 10
+    assert len([k for k in a if k.startswith("results/figures/") and k.endswith(".png")]) == 32  # the figures too
     assert a == b
+
+
+FIGURES = {
+    ("P1", "a"): ["slices", "histogram", "center", "sinogram", "gallery", "psd", "radii", "shape", "stereology"],
+    ("E1", "a"): ["slices", "histogram", "center", "sinogram", "concentration", "network"],
+    ("R1", "seg"): ["overlay", "concentration", "network"],
+}
+CAMPAIGN_FIGURES = [
+    "powders/table1", "powders/acceptance", "electrodes/tortuosity_porosity", "electrodes/tortuosity_methods",
+    "electrodes/phase_fractions", "validation/scans", "validation/error_maps", "validation/particles",
+    "validation/transport", "validation/fits", "fits/gitt_E1_g298", "fits/eis_E1_e298", "fits/arrhenius",
+    "fits/calendering",
+]  # fmt: skip
+
+
+def test_every_scan_has_its_figures_in_snakemakes_report(campaign):
+    """The figures exist as real PNGs (not failure records) and `snakemake --report` holds each
+    of them under its stage's category, with the workflow description."""
+    import zipfile
+
+    workdir, _ = campaign
+    paths = [f"results/figures/{s}/{c}/{n}.png" for (s, c), names in FIGURES.items() for n in names]
+    paths += [f"results/figures/{n}.png" for n in CAMPAIGN_FIGURES]
+    for path in paths:
+        assert (workdir / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    snakemake(workdir, "--report", "results/report.zip")
+    with zipfile.ZipFile(workdir / "results/report.zip") as z:
+        names = z.namelist()
+        html = z.read("report/report.html").decode("utf-8")
+    shown = sorted(n.rsplit("/", 1)[-1] for n in names if n.endswith(".png"))
+    assert shown == sorted(p.rsplit("/", 1)[-1] for p in paths)
+    for category in ("Reconstruction", "Segmentation", "Powders", "Electrodes", "Fits", "Validation"):
+        assert f'"{category}"' in html, category
+    assert "batteryct: X-ray CT of battery powders and electrodes" in html
