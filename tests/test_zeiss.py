@@ -190,3 +190,24 @@ def test_mosaic_older_layout_one_stitched_image(tmp_path):
         io.read_mosaic(write_zeiss(tmp_path / "m2.xrm", whole, version=3, pixel_size_um=px, mosaic=(3, 3)))
     with pytest.raises(io.InputDataError, match="r.xrm: not a mosaic"):
         io.read_mosaic(write_zeiss(tmp_path / "r.xrm", whole, pixel_size_um=px))
+
+
+def test_zeiss_mosaic_of_the_virtual_mosaic_stitches_to_its_true_positions(tmp_path):
+    from batteryct import mosaic
+
+    sim = mosaic.simulate_mosaic(
+        seed=5, n_rows=2, n_cols=2, tile_px=64, pixel_size_um=0.512, overlap_fraction=0.2,
+        stage_error_px=1.0, gain_drift=0.02, flat_counts=3000, particles_per_tile=8,
+    )  # fmt: skip
+    centre = sim.stage_position_um + (64 - 1) / 2 * 0.512
+    xyz = np.stack([centre[:, 1], centre[:, 0], np.zeros(len(centre))], axis=1)
+    path = write_zeiss(tmp_path / "m.xrm", sim.tiles, pixel_size_um=0.512, positions_um=xyz, mosaic=(2, 2))
+    data = io.read_mosaic(path)
+    np.testing.assert_allclose(data.stage_position_um, sim.stage_position_um, atol=1e-5)  # float32 streams
+    res = mosaic.stitch(
+        data.tiles, data.stage_position_um, data.pixel_size_um, data.n_rows, data.n_cols,
+        search_px=6, min_ncc=0.3, max_residual_px=1.0,
+    )  # fmt: skip
+    found, true = res.positions[["y_px", "x_px"]].to_numpy(), sim.true_position_px
+    assert res.n_pairs_used == 4
+    assert np.abs((found - found[0]) - (true - true[0])).max() < 0.1
