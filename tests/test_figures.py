@@ -166,3 +166,5 @@ def test_gallery_shows_the_extremes_and_a_fixed_random_choice():
     assert picks[3] == (int(inner.loc[inner["sphericity"].idxmin(), "particle_id"]), "least spherical")
     assert 1 not in [i for i, _ in picks]  # a particle cut by the border is not shown
     assert picks == powder.gallery_ids(t) and len(picks) == 10
+    random = [i for i, why in picks if why == "random"]
+    assert len(set(random)) == 6 and not set(random) & {i for i, why in picks if why != "random"}

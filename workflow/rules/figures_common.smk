@@ -70,12 +70,16 @@ CATEGORY = {"powders": "Powders", "electrodes": "Electrodes", "validation": "Val
 
 
 def campaign_report_outputs(stage):
-    """The stage's figures registered for the report (caption file = stage_name)."""
+    """The stage's figures registered for the report (caption file = stage_name); the fit
+    figures of one record go under its sample, labelled with the measurement."""
+    records = {f"{t}_{s}_{m}": (t, s, m) for t in ("gitt", "eis") for s, m in electrochem_keys(t)}
     out = []
     for name, path in campaign_figure_outputs(stage).items():
-        kind = name.split("_")[0] if stage == "fits" and name.startswith(("gitt_", "eis_")) else name
-        subject = name.split("_", 1)[1] if kind != name else "campaign"
-        out.append(figure(path, f"{stage}_{kind}", CATEGORY[stage], subject, figure=name, sample=subject))
+        if stage == "fits" and name in records:
+            kind, sample, measurement = records[name]
+            out.append(figure(path, f"fits_{kind}", "Fits", sample, figure=kind.upper(), measurement=measurement))
+        else:
+            out.append(figure(path, f"{stage}_{name}", CATEGORY[stage], "campaign", figure=name.replace("_", " ")))
     return out
 
 

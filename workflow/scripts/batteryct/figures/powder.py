@@ -38,8 +38,8 @@ def gallery_ids(particles: pd.DataFrame, n_random: int = 6, seed: int = 0) -> li
     --------
     >>> t = pd.DataFrame({"particle_id": [1, 2, 3], "equivalent_diameter_um": [3.0, 5.0, 4.0],
     ...                   "sphericity": [0.9, 0.8, 0.95], "touches_border": [False] * 3})
-    >>> [i for i, _ in gallery_ids(t, n_random=1)]
-    [2, 1, 3, 2, 3]
+    >>> [i for i, _ in gallery_ids(t, n_random=1)]  # no particle left for a random pick
+    [2, 1, 3, 2]
     """
     t = particles[~particles["touches_border"].astype(bool)]
     if t.empty:
@@ -55,8 +55,9 @@ def gallery_ids(particles: pd.DataFrame, n_random: int = 6, seed: int = 0) -> li
         (int(ids[np.nanargmax(s)]), "most spherical"),
         (int(ids[np.nanargmin(s)]), "least spherical"),
     ]
+    rest = np.flatnonzero(~np.isin(ids, [i for i, _ in out]))  # random ones among the others
     rng = np.random.default_rng(seed)
-    pick = rng.choice(ids.size, size=min(n_random, ids.size), replace=False)
+    pick = rng.choice(rest, size=min(n_random, rest.size), replace=False)
     out += [(int(ids[i]), "random") for i in sorted(pick)]
     return out
 
