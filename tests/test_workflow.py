@@ -595,3 +595,59 @@ def test_every_scan_has_its_figures_in_snakemakes_report(campaign):
     for category in ("Reconstruction", "Segmentation", "Powders", "Electrodes", "Fits", "Validation"):
         assert f'"{category}"' in html, category
     assert "batteryct: X-ray CT of battery powders and electrodes" in html
+
+
+# Collects uncaught errors and console.error calls into an attribute of <body> for --dump-dom.
+BROWSER_PROBE = """<script>
+window.__errors = [];
+const __error = console.error;
+console.error = (...a) => { window.__errors.push(a.map(String).join(" ")); __error(...a); };
+window.addEventListener("error", (e) => window.__errors.push(String(e.message)));
+window.addEventListener("unhandledrejection", (e) => window.__errors.push(String(e.reason)));
+window.addEventListener("load", () => setTimeout(() => {
+  document.body.setAttribute("data-errors", JSON.stringify(window.__errors));
+}, 1500));
+</script>"""
+
+
+def browser_errors(chromium: str, page: Path) -> list:
+    """Console errors and uncaught exceptions of ``page`` opened by headless Chromium."""
+    import html as html_lib
+
+    probe = page.with_name(page.stem + "_probe.html")
+    text = page.read_text(encoding="utf-8")
+    head = text.find("<head>") + len("<head>")
+    probe.write_text(text[:head] + BROWSER_PROBE + text[head:], encoding="utf-8")
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=8000"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=180)
+    found = re.search(r'data-errors="([^"]*)"', dom.stdout)
+    assert found, f"the page did not finish loading: {dom.stderr[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_report_opens_in_a_headless_browser_without_errors(campaign, tmp_path):
+    import zipfile
+
+    from PIL import Image
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("headless Chromium not installed (.ci/run installs the Debian package)")
+    # the probe sees an error when there is one
+    bad = tmp_path / "bad.html"
+    bad.write_text("<html><head></head><body><script>console.error('boom'); nothing();</script></body></html>")
+    assert len(browser_errors(chromium, bad)) == 2
+    workdir, _ = campaign
+    snakemake(workdir, "--report", "results/report.zip")
+    with zipfile.ZipFile(workdir / "results/report.zip") as z:
+        z.extractall(tmp_path)
+    page = tmp_path / "report" / "report.html"
+    assert browser_errors(chromium, page) == []
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,900",
+         "--virtual-time-budget=8000", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, timeout=180, check=True,
+    )  # fmt: skip
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (900, 1400) and pixels.std() > 20  # text and the job graph, not a blank page
