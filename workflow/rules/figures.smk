@@ -316,3 +316,10 @@ rule fits_figures:
         code=script_code("campaign_figures"),
     script:
         "../scripts/campaign_figures.py"
+
+
+onsuccess:
+    print(
+        "batteryct: tables in results/tables/ and results/fits/, figures in results/figures/, logs in results/logs/; "
+        "build the report with: snakemake --report results/report.zip"
+    )
