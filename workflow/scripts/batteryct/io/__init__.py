@@ -206,9 +206,12 @@ def read_dataexchange(path: str | os.PathLike) -> ProjectionSet:
 def _read_tiff(path: Path) -> np.ndarray:
     """Read one TIFF file; any reader failure becomes an :class:`InputDataError` naming it."""
     try:
-        return tifffile.imread(path)
+        frame = tifffile.imread(path)
     except Exception as exc:  # noqa: BLE001 - tifffile raises many types; re-raised with the path
         raise InputDataError(f"{path}: not a readable TIFF ({type(exc).__name__}: {exc})") from exc
+    if frame.size == 0:
+        raise InputDataError(f"{path}: not a readable TIFF (no image data)")
+    return frame
 
 
 def _read_number_file(path: Path, what: str) -> float:
@@ -227,7 +230,11 @@ def _read_tiffs(paths: list[Path]) -> np.ndarray:
     frames = [_read_tiff(p) for p in paths]
     shapes = {fr.shape for fr in frames}
     if len(shapes) != 1:
-        raise InputDataError(f"{paths[0].parent}: TIFF frames have different shapes {sorted(shapes)}")
+        common = max(shapes, key=[fr.shape for fr in frames].count)
+        odd = [f"{p.name} {fr.shape}" for p, fr in zip(paths, frames) if fr.shape != common][:5]
+        raise InputDataError(
+            f"{paths[0].parent}: TIFF frames have different shapes: {', '.join(odd)} where the others are {common}"
+        )
     return np.stack(frames).astype(np.float32)
 
 
