@@ -73,7 +73,7 @@ def mosaic_overview(
         for y, x, d in zip(particles["y_px"], particles["x_px"], particles["diameter_um"])
     ]
     ax.add_collection(PatchCollection(circles, facecolor="none", edgecolor="C3", linewidths=0.5))
-    add_scale_bar(ax, pixel_size_um, nx, colour="white")
+    add_scale_bar(ax, pixel_size_um, nx, colour="black")  # radiographs are bright where empty
     ax.set_xlabel("x (px)")
     ax.set_ylabel("y (px)")
     ax.set_title(
