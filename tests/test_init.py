@@ -10,7 +10,7 @@ import pytest
 import yaml
 from zeiss_files import write_zeiss
 
-from batteryct import init, io, simulate
+from batteryct import init, io, mosaic, simulate
 from conftest import ROOT
 
 SPEC = {
@@ -43,6 +43,14 @@ def zeiss_folder(folder):
     grey = np.round(sim.mu_truth_per_um / sim.mu_truth_per_um.max() * 60000).astype(np.uint16)
     write_zeiss(folder / "electrode-recon.txm", grey, pixel_size_um=0.512)
     write_zeiss(folder / "overview.xrm", sim.projections[:1], pixel_size_um=0.512)
+    # a 2 x 2 radiograph mosaic, one image per tile, stage positions of the tile centres
+    mos = mosaic.simulate_mosaic(
+        seed=5, n_rows=2, n_cols=2, tile_px=64, pixel_size_um=0.512, overlap_fraction=0.2,
+        stage_error_px=1.0, gain_drift=0.02, flat_counts=3000, particles_per_tile=8,
+    )  # fmt: skip
+    centre = mos.stage_position_um + (64 - 1) / 2 * 0.512
+    xyz = np.stack([centre[:, 1], centre[:, 0], np.zeros(len(centre))], axis=1)
+    write_zeiss(folder / "overview_mosaic.xrm", mos.tiles, pixel_size_um=0.512, positions_um=xyz, mosaic=(2, 2))
     return sim
 
 
@@ -53,6 +61,7 @@ def test_init_writes_the_campaign(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "NMC 622 powder (scan 1).txrm: Zeiss .txrm, projections of sample NMC_622_powder_scan_1" in out
     assert "skipped overview.xrm" in out and "kind (powder or electrode) and material" in out
+    assert "overview_mosaic.xrm: Zeiss .xrm mosaic, mosaic of sample overview_mosaic" in out
     scans = pd.read_csv(folder / "scans.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert scans.to_dict("records") == [
         {"sample": "NMC_622_powder_scan_1", "scan": "s01", "projections": "NMC 622 powder (scan 1).txrm",
@@ -74,6 +83,7 @@ def test_zeiss_folder_from_init_to_a_finished_run(tmp_path):
     config = yaml.safe_load((folder / "campaign.yaml").read_text())
     config["raw_data"]["dark_counts"] = 100.0  # the user fills in the detector's dark level
     config["psd"]["min_particles"] = 3
+    config["rois"]["field_of_view_um"] = 20.0  # the 2 x 2 mosaic is about 59 um wide
     (folder / "campaign.yaml").write_text(yaml.safe_dump(config))
     # the demo config is also loaded when snakemake runs in the repository: copy it beside the
     # campaign so its virtual scans and model-fit sheets would be inherited if not dropped
@@ -95,3 +105,8 @@ def test_zeiss_folder_from_init_to_a_finished_run(tmp_path):
     assert "constant dark level of 100 counts" in log
     imported, _ = io.read_volume(folder / "results" / "volumes" / "electrode-recon" / "s01.h5")
     assert imported.shape == (32, 32, 32)
+    # the Zeiss mosaic: stitched, particles detected, tomography fields proposed
+    tiles = pd.read_parquet(folder / "results" / "mosaics" / "overview_mosaic_tiles.parquet")
+    assert len(tiles) == 4
+    rois = pd.read_parquet(folder / "results" / "mosaics" / "overview_mosaic_rois.parquet")
+    assert len(rois) >= 1 and (rois["n_particles"] >= 1).all()
