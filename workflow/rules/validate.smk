@@ -1,6 +1,9 @@
 # Scores simulated scans against the virtual scanner's ground truth.
 
 
+ruleorder: validate_mosaic > validate_scan
+
+
 rule validate_scan:
     input:
         truth="results/simulated/{sample}/{scan}/truth.h5",
@@ -54,10 +57,12 @@ rule transport_truth:
         "results/benchmarks/transport_truth/{sample}/{scan}.tsv"
     conda:
         "../../envs/segment.yaml"
-    threads: 1
+    envmodules:
+        *env_modules("segment"),
+    threads: 2
     resources:
-        mem_mb=6000,
-        runtime=60,
+        mem_mb=stage_mem_mb("transport_truth"),
+        runtime=stage_runtime("transport_truth"),
     params:
         scan=scan_params,
         transport=transport_params(*UNCERTAINTY_KEYS),
@@ -82,6 +87,8 @@ rule transport_validation:
         "results/benchmarks/transport_validation.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("transport_validation"),
     script:
