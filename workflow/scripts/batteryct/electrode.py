@@ -386,6 +386,9 @@ class _Settings:
     adhesion_energy_J_m2: float
     shear_strength_Pa: float
     seed: int
+    random_walk: bool = True
+    network: bool = True
+    conductivity: bool = True
 
 
 def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
@@ -423,7 +426,7 @@ def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
         out[f"dead_end_pore_fraction_{name}"] = float(t["dead_end_fraction"])
         if logger is not None and not t["percolating"]:
             logger.warning(f"the pore phase does not percolate along {name}: tortuosity factor = inf")
-    for axis, name in enumerate(AXES):
+    for axis, name in enumerate(AXES if p.conductivity else ()):
         if masks["active"].any() or masks["binder"].any():
             c = electronic_conductivity(
                 labels,
@@ -441,12 +444,16 @@ def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
     out["bruggeman_exponent_through_plane"] = bruggeman_exponent(out["tortuosity_factor_z"], out["porosity"])
     in_plane = [bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")]
     out["bruggeman_exponent_in_plane"] = float(np.mean(in_plane)) if np.all(np.isfinite(in_plane)) else float("nan")
-    rw = random_walk.random_walk_tortuosity(
-        masks["pore"], voxel_size_um, n_walkers=p.random_walk_walkers, n_steps=p.random_walk_steps, seed=p.seed
-    )
-    tau_rw = np.broadcast_to(np.asarray(rw["tortuosity_factor"], dtype=float), (3,))
-    for i, name in enumerate(AXES):
-        out[f"random_walk_tortuosity_factor_{name}"] = float(tau_rw[i])
+    if p.random_walk:
+        rw = random_walk.random_walk_tortuosity(
+            masks["pore"], voxel_size_um, n_walkers=p.random_walk_walkers, n_steps=p.random_walk_steps, seed=p.seed
+        )
+        tau_rw = np.broadcast_to(np.asarray(rw["tortuosity_factor"], dtype=float), (3,))
+        for i, name in enumerate(AXES):
+            out[f"random_walk_tortuosity_factor_{name}"] = float(tau_rw[i])
+    if not p.network:  # the network tables with their columns and no rows
+        nodes, throats = network.extract_network(np.zeros((3, 3, 3), bool), voxel_size_um)
+        return out, nodes, throats
     nodes, throats = network.extract_network(masks["pore"], voxel_size_um)
     net = network.network_effective_diffusivity(nodes, throats, axis=0, porosity=out["porosity"])
     out.update(
@@ -477,6 +484,9 @@ def value_metrics(
     adhesion_energy_J_m2: float,
     shear_strength_Pa: float,
     seed: int,
+    random_walk: bool = True,
+    network: bool = True,
+    conductivity: bool = True,
     logger=None,
 ):
     """Compute every electrode transport metric of the hard labels.
@@ -509,6 +519,10 @@ def value_metrics(
         ``T_max`` of the active–binder interface (Pa).
     seed : int
         Seed of the random walk.
+    random_walk, network, conductivity : bool, optional
+        Compute the random-walk tortuosity, the pore network (else empty tables) and the
+        electronic conductivity (config ``transport``; all on by default). A metric that
+        is off has no column.
     logger : logging.Logger, optional
         Warned when the pore phase does not percolate along an axis.
 
@@ -534,6 +548,9 @@ def value_metrics(
         adhesion_energy_J_m2=adhesion_energy_J_m2,
         shear_strength_Pa=shear_strength_Pa,
         seed=seed,
+        random_walk=random_walk,
+        network=network,
+        conductivity=conductivity,
     )
     check_has_pores(labels)
     return _metrics(labels, voxel_size_um, settings, instances, logger=logger)
@@ -594,6 +611,9 @@ def sample_metrics(
     uncertainty_correlation_voxels: float,
     uncertainty_global_weight: float,
     uncertainty_rtol: float,
+    random_walk: bool = True,
+    network: bool = True,
+    conductivity: bool = True,
     logger=None,
 ) -> dict:
     """Compute every metric of :func:`value_metrics` on posterior sample ``index``.
@@ -630,6 +650,8 @@ def sample_metrics(
         :func:`sample_label_volume`.
     uncertainty_rtol : float
         Relative residual of the solves on the sample (the larger of it and ``rtol``).
+    random_walk, network, conductivity : bool, optional
+        As in :func:`value_metrics`.
     logger : logging.Logger, optional
         Gets one line per sample.
 
@@ -653,6 +675,9 @@ def sample_metrics(
         adhesion_energy_J_m2=adhesion_energy_J_m2,
         shear_strength_Pa=shear_strength_Pa,
         seed=seed,
+        random_walk=random_walk,
+        network=network,
+        conductivity=conductivity,
     )
     return _sample_metrics(
         labels,
@@ -729,6 +754,9 @@ def transport_metrics(
     uncertainty_correlation_voxels: float,
     uncertainty_global_weight: float,
     uncertainty_rtol: float,
+    random_walk: bool = True,
+    network: bool = True,
+    conductivity: bool = True,
     logger=None,
 ):
     """Compute the value metrics and, with posteriors, their intervals, in one process.
@@ -761,6 +789,8 @@ def transport_metrics(
         Number of posterior samples (0: no intervals).
     uncertainty_correlation_voxels, uncertainty_global_weight, uncertainty_rtol : float
         As in :func:`sample_metrics`.
+    random_walk, network, conductivity : bool, optional
+        As in :func:`value_metrics`.
     logger : logging.Logger, optional
         Gets warnings and one line per sample.
 
@@ -808,6 +838,9 @@ def transport_metrics(
         adhesion_energy_J_m2=adhesion_energy_J_m2,
         shear_strength_Pa=shear_strength_Pa,
         seed=seed,
+        random_walk=random_walk,
+        network=network,
+        conductivity=conductivity,
     )
     check_has_pores(labels)
     instances = particle_instances(
