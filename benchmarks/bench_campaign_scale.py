@@ -5,8 +5,9 @@ each (the demo's phantoms with new seeds), the demo config without mosaics and m
 Times (wall, this machine) of
 
 1. ``snakemake -n``: parse, validate the sheets, build the DAG of every job;
-2. ``snakemake -n`` after ``snakemake --touch`` marked every output up to date: deciding
-   that there is nothing to do (the no-op rerun).
+2. ``snakemake -n`` after every output was stood in by an empty file and ``snakemake
+   --touch`` marked them up to date: deciding that there is nothing to do (the no-op
+   rerun, with the default rerun triggers: mtime, params, code, input, software-env).
 
 Both include Python and Snakemake start-up. Targets: <= 5 s each.
 
@@ -68,6 +69,11 @@ def main() -> None:
         dag_s, out = snakemake(workdir, "-n")
         total = re.search(r"^total\s+(\d+)", out, re.M)
         n_jobs = int(total.group(1)) if total else -1
+        # stand-in outputs (empty files), then --touch records them as made by this workflow
+        for line in re.findall(r"^\s+output: (.*)$", out, re.M):
+            for path in line.split(", "):
+                (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+                (workdir / path).touch()
         snakemake(workdir, "--touch", "--quiet")
         noop_s, out = snakemake(workdir, "-n")
         nothing = "Nothing to be done" in out
