@@ -32,6 +32,8 @@ rule failures:
         "results/benchmarks/failures.tsv"
     conda:
         "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
     params:
         code=script_code("failures"),
     script:
