@@ -187,8 +187,11 @@ def test_sbatch_calls_carry_what_the_rules_asked_for(runs):
         for call in calls[rule]:
             if "P1_missing" in call:
                 continue  # no file to size it: the model's default voxel count (256^3)
-            got = (int(arg(call, "--mem")), int(arg(call, "-t")), int(arg(call, "--cpus-per-task")))
-            assert got == (mem, minutes, cpus), (rule, call)
+            got = [int(arg(call, "--mem")), int(arg(call, "-t")), int(arg(call, "--cpus-per-task"))]
+            if rule == "transport_sample":  # the plugin adds the array's payload to --mem: a few MB
+                assert 1 <= got[0] - mem <= 8, call
+                got[0] = mem
+            assert tuple(got) == (mem, minutes, cpus), (rule, call)
     assert (1000, 5) == (expect["reconstruct"][0], expect["reconstruct"][1])  # 40^3: the model's floors
 
 
@@ -200,8 +203,9 @@ def test_rule_logs_name_their_slurm_job(runs):
     logs = sorted(p for p in (workdir / "results/logs").rglob("*.log") if p.parent.name != "R1")
     assert len(logs) >= 10
     for log in logs:
-        m = re.search(r"SLURM_JOB_ID=(\d+)", log.read_text())
-        assert m and m.group(1) in ids, log
+        # an array task has a job id of its own and the array's id (the one submitted)
+        m = re.search(r"SLURM_JOB_ID=(\d+)(?: \(array (\d+)_\d+\))?", log.read_text())
+        assert m and (m.group(2) or m.group(1)) in ids, log
 
 
 def test_outputs_are_byte_identical_to_the_local_run(runs):

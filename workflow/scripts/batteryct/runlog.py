@@ -53,7 +53,10 @@ def configure(log_path: str | None, name: str = "batteryct") -> logging.Logger:
         logger.addHandler(h)
     logging.captureWarnings(True)
     if os.environ.get("SLURM_JOB_ID"):  # which cluster job wrote this log
-        logger.info(f"SLURM_JOB_ID={os.environ['SLURM_JOB_ID']} on {os.uname().nodename}")
+        env = os.environ
+        task = f"{env.get('SLURM_ARRAY_JOB_ID')}_{env.get('SLURM_ARRAY_TASK_ID')}"
+        array = f" (array {task})" if "SLURM_ARRAY_JOB_ID" in env else ""
+        logger.info(f"SLURM_JOB_ID={env['SLURM_JOB_ID']}{array} on {os.uname().nodename}")
     return logger
 
 
