@@ -348,6 +348,7 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
         "electrode_campaign_figures": 1,
         "validation_figures": 1,
         "fits_figures": 1,
+        "failures": 1,
         "all": 1,
     }
 
