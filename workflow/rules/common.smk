@@ -1,4 +1,5 @@
 # Loads and validates the campaign sheets and holds the input functions.
+from functools import lru_cache
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -74,6 +75,7 @@ def projections_input(wildcards):
     return []
 
 
+@lru_cache(maxsize=None)  # the sheets do not change once loaded; called per job and per key
 def is_labels_scan(sample, scan):
     labels = SCANS.loc[(sample, scan)].get("labels")
     return isinstance(labels, str) and bool(labels)
@@ -167,7 +169,12 @@ def mosaic_params(wildcards):
 
 
 def simulated_scan_keys():
-    return [(s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c)]
+    return list(_simulated_scan_keys())
+
+
+@lru_cache(maxsize=None)
+def _simulated_scan_keys():
+    return tuple((s, c) for s, c in scan_keys() if f"{s}/{c}" in SIMULATED and not is_labels_scan(s, c))
 
 
 def scan_keys_of_kinds(kinds):
