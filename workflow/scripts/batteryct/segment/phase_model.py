@@ -309,7 +309,9 @@ class PhaseModel:
             if systematic:
                 spill = self.spill_per_neighbour * n_active[sl].astype(np.float32)
                 s1 = np.sqrt(
-                    s * s + np.float32(0.5 * self.binder_level_sd) ** 2 + (np.float32(self.spill_sd_fraction) * spill) ** 2
+                    s * s
+                    + np.float32(0.5 * self.binder_level_sd) ** 2
+                    + (np.float32(self.spill_sd_fraction) * spill) ** 2
                 )
             p_pore = ndtr((b1 - v) / s1)
             p_act = ndtr((v - np.float32(b2)) / s2)
