@@ -180,7 +180,7 @@ def test_sbatch_calls_carry_what_the_rules_asked_for(runs):
             1,
         ),
         "import_labels": (50, 10, 1),
-        "scan_preview": (2000, 30, 1),  # the profile's default-resources
+        "transport": (1000, 10, 1),  # fixed in the rule
     }
     for rule, (mem, minutes, cpus) in expect.items():
         assert calls.get(rule), (rule, sorted(calls))
