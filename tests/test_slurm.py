@@ -53,6 +53,8 @@ SLURM_OPTIONS = [
     "transport_contacts:slurm_partition=batch",
     "transport_value:mem_mb=3000",
     "import_labels:mem_mb=50",
+    "--set-threads",
+    "transport_value=2",  # small scans get one thread (batteryct.resources.threads): ask for two
     "--retries",
     "0",  # the bad scan fails once, not three times (the profile's retries are for OOM)
     "--verbose",
@@ -171,9 +173,10 @@ def test_sbatch_calls_carry_what_the_rules_asked_for(runs):
         assert arg(call, "-p") == partition, call
         assert arg(call, "--mem") and arg(call, "-t") and arg(call, "--cpus-per-task"), call
     expect = {
-        "reconstruct": (resources.mem_mb("reconstruct", e1), resources.runtime_min("reconstruct", e1), 2),
-        "segment": (resources.mem_mb("segment", e1), resources.runtime_min("segment", e1), 2),
-        "transport_value": (3000, resources.runtime_min("transport_value", e1), 2),  # --set-resources
+        "reconstruct": (resources.mem_mb("reconstruct", e1), resources.runtime_min("reconstruct", e1), 1),
+        "segment": (resources.mem_mb("segment", e1), resources.runtime_min("segment", e1), 1),
+        # --set-resources and --set-threads
+        "transport_value": (3000, resources.runtime_min("transport_value", e1), 2),
         "transport_sample": (
             resources.mem_mb("transport_sample", e1),
             resources.runtime_min("transport_sample", e1),
@@ -193,6 +196,7 @@ def test_sbatch_calls_carry_what_the_rules_asked_for(runs):
                 got[0] = mem
             assert tuple(got) == (mem, minutes, cpus), (rule, call)
     assert (1000, 5) == (expect["reconstruct"][0], expect["reconstruct"][1])  # 40^3: the model's floors
+    assert resources.threads(e1) == 1
 
 
 def test_rule_logs_name_their_slurm_job(runs):

@@ -17,7 +17,7 @@ rule particles:
         "../../envs/segment.yaml"
     envmodules:
         *env_modules("segment"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=4000,
         runtime=20,

@@ -14,7 +14,7 @@ rule reconstruct:
         "../../envs/recon.yaml"
     envmodules:
         *env_modules("recon"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=stage_mem_mb("reconstruct"),
         runtime=stage_runtime("reconstruct"),

@@ -63,3 +63,28 @@ rule campaign_report:
         code=script_code("campaign_report"),
     script:
         "../scripts/campaign_report.py"
+
+
+# The campaign's last job: it waits for every other target, then fails (so snakemake exits
+# non-zero) when any scan's jobs wrote failure records instead of results. The failed
+# scans' records let the tables and the report build from the others (batteryct.runlog);
+# this gate keeps a partial campaign from passing for a complete one.
+rule campaign_status:
+    input:
+        failures="results/tables/failures.parquet",
+        # a function: all_targets() needs figure_targets(), defined in figures.smk (later)
+        targets=lambda wildcards: [t for t in all_targets() if t != "results/tables/failures.parquet"],
+    output:
+        status="results/campaign_status.txt",
+    log:
+        "results/logs/campaign_status.log",
+    benchmark:
+        "results/benchmarks/campaign_status.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
+    params:
+        code=script_code("campaign_status"),
+    script:
+        "../scripts/campaign_status.py"

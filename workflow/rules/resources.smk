@@ -26,6 +26,11 @@ def stage_mem_mb(stage):
     return lambda wildcards, attempt: job_model.mem_mb(stage, scan_voxels(wildcards.sample, wildcards.scan), attempt)
 
 
+def stage_threads():
+    """``threads:`` of a parallel per-scan stage, from the scan's voxel count."""
+    return lambda wildcards: job_model.threads(scan_voxels(wildcards.sample, wildcards.scan))
+
+
 def stage_runtime(stage):
     """``resources: runtime`` (minutes) of a per-scan stage, scaled by the attempt."""
     return lambda wildcards, attempt: job_model.runtime_min(

@@ -14,7 +14,7 @@ rule segment:
         "../../envs/segment.yaml"
     envmodules:
         *env_modules("segment"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=stage_mem_mb("segment"),
         runtime=stage_runtime("segment"),

@@ -14,7 +14,7 @@ rule simulate_scan:
         "../../envs/simulate.yaml"
     envmodules:
         *env_modules("simulate"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=stage_mem_mb("simulate_scan"),
         runtime=stage_runtime("simulate_scan"),

@@ -52,7 +52,7 @@ rule transport_value:
         "../../envs/segment.yaml"
     envmodules:
         *env_modules("segment"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=stage_mem_mb("transport_value"),
         runtime=stage_runtime("transport_value"),

@@ -59,7 +59,7 @@ rule transport_truth:
         "../../envs/segment.yaml"
     envmodules:
         *env_modules("segment"),
-    threads: 2
+    threads: stage_threads()
     resources:
         mem_mb=stage_mem_mb("transport_truth"),
         runtime=stage_runtime("transport_truth"),

@@ -27,6 +27,16 @@ MIN_MEM_MB = 1000
 MIN_RUNTIME_MIN = 5
 # Voxel count assumed when neither the sheet, the config nor a file header gives one.
 DEFAULT_VOXELS = 256**3
+# Threads: the numba kernels (projector, back-projection, multigrid τ and conductivity solves)
+# are memory-bound and most of each stage is serial (I/O, marching cubes, watershed, network
+# extraction): on the NREL electrode (22.7 M voxels) the six transport solves take 49 s on one
+# thread and 41 s on two, and every threaded rule of the demo (2.1 M voxels) used 0.9-1.2 cores
+# on average when given two. A job given two threads holds both cores of a laptop while using
+# one, so below MIN_VOXELS_PER_EXTRA_THREAD voxels a job runs on one thread and Snakemake runs
+# two jobs side by side; bigger scans get one more thread per that many voxels, up to
+# MAX_THREADS (Snakemake caps it at --cores; --set-threads overrides it per rule).
+MIN_VOXELS_PER_EXTRA_THREAD = 64 * 1024**2
+MAX_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,30 @@ def _voxels(n_voxels) -> int:
     if n <= 0:
         raise ValueError(f"voxel count must be positive, got {n_voxels}")
     return n
+
+
+def threads(n_voxels: int | None) -> int:
+    """Threads a parallel stage's job asks for on a scan of ``n_voxels`` voxels.
+
+    Parameters
+    ----------
+    n_voxels : int or None
+        Voxels of the scan's volume (None: :data:`DEFAULT_VOXELS`).
+
+    Returns
+    -------
+    int
+        ``1 + n_voxels // MIN_VOXELS_PER_EXTRA_THREAD``, at most :data:`MAX_THREADS`.
+
+    Examples
+    --------
+    The demo's 128^3 scans and the NREL electrode run on one thread, a 512^3 scan on three,
+    a 1024^3 scan on eight:
+
+    >>> threads(128**3), threads(251 * 301 * 301), threads(512**3), threads(1024**3)
+    (1, 1, 3, 8)
+    """
+    return min(MAX_THREADS, 1 + _voxels(n_voxels) // MIN_VOXELS_PER_EXTRA_THREAD)
 
 
 def mem_mb(stage: str, n_voxels: int | None, attempt: int = 1) -> int:
