@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, estimate_sigma
 
 from .._checks import as_volume_3d
 
@@ -86,6 +85,8 @@ def estimate_noise_sigma(volume: np.ndarray, roi: np.ndarray | None = None, max_
             mid = (sl.start + sl.stop) // 2
             box[ax] = slice(mid - limit // 2, mid - limit // 2 + limit)
     sub = np.asarray(vol_c[tuple(box)], dtype=np.float32)
+    from skimage.restoration import estimate_sigma  # lazily: skimage.restoration loads scipy.stats (1 s)
+
     return float(estimate_sigma(sub, channel_axis=None))
 
 
@@ -154,6 +155,8 @@ def denoise(
     sigma = float(sigma)
     if not np.isfinite(sigma) or sigma <= 0:
         return vol.copy()
+    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle  # lazily, as above
+
     if method == "tv":
         out = denoise_tv_chambolle(vol, weight=strength * sigma, max_num_iter=tv_max_num_iter, channel_axis=None)
         return np.asarray(out, dtype=np.float32)
