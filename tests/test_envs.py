@@ -162,7 +162,8 @@ def _env_venv(env_file: Path, cache: Path) -> Path:
         install = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pkgs]
     proc = subprocess.run(install, capture_output=True, text=True)
     assert proc.returncode == 0, f"{env_file.name}: {' '.join(install[:3])} failed:\n{proc.stderr[-3000:]}"
-    (target / ".complete").write_text(f"{Path(install[0]).name} install {' '.join(pkgs)}: {time.perf_counter() - t0:.0f} s\n")
+    tool = Path(install[0]).name
+    (target / ".complete").write_text(f"{tool} install {' '.join(pkgs)}: {time.perf_counter() - t0:.0f} s\n")
     return python
 
 
