@@ -90,6 +90,7 @@ def labels_input(wildcards):
     return path.partition("::")[0] if Path(path.partition("::")[0]).exists() else []
 
 
+@lru_cache(maxsize=None)  # called per scan by every figure input function
 def is_volume_scan(sample, scan):
     """A scan given as an existing reconstruction (scans sheet column 'volume', e.g. a Zeiss .txm)."""
     volume = SCANS.loc[(sample, scan)].get("volume")

@@ -14,9 +14,10 @@ def figure(path, caption, category, subcategory, **labels):
     )
 
 
+@lru_cache(maxsize=None)  # called per figure job; the sheets do not change once loaded
 def projection_scan_keys():
     """Scans reconstructed here (they have projections: centre and sinogram figures)."""
-    return [(s, c) for s, c in scan_keys() if not is_labels_scan(s, c) and not is_volume_scan(s, c)]
+    return tuple((s, c) for s, c in scan_keys() if not is_labels_scan(s, c) and not is_volume_scan(s, c))
 
 
 def powder_scan_keys():
@@ -128,7 +129,8 @@ def campaign_figure_inputs(stage):
 def figure_targets():
     """Every report figure of this campaign (all_targets adds them to rule all)."""
     out = [f"{FIG}/{s}/{c}/{n}.png" for s, c in projection_scan_keys() for n in SCAN_FIGURES]
-    out += [f"{FIG}/{s}/{c}/overlay.png" for s, c in scan_keys() if (s, c) not in set(projection_scan_keys())]
+    projected = set(projection_scan_keys())
+    out += [f"{FIG}/{s}/{c}/overlay.png" for s, c in scan_keys() if (s, c) not in projected]
     out += [f"{FIG}/{s}/mosaic.png" for s in mosaic_samples()]
     out += [f"{FIG}/{s}/{c}/{n}.png" for s, c in powder_scan_keys() for n in POWDER_FIGURES]
     out += [f"{FIG}/{s}/{c}/{n}.png" for s, c in transport_scan_keys() for n in ELECTRODE_FIGURES]
