@@ -298,7 +298,8 @@ def load_schema(path: str | Path) -> dict:
         The schema.
     """
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        # libyaml's loader where PyYAML has it: the schemas are read at every DAG build
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
