@@ -23,6 +23,7 @@ include: "workflow/rules/fits.smk"
 include: "workflow/rules/calendering.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/exports.smk"
 
 
 rule all:

@@ -405,7 +405,30 @@ def fit_tables():
     return tables
 
 
+def export_tiff_input(wildcards):
+    """The HDF5 a TIFF export reads: the reconstructed volume or the segmentation."""
+    folder = "volumes" if wildcards.what == "volume" else "segmentations"
+    return f"results/{folder}/{wildcards.sample}/{wildcards.scan}.h5"
+
+
+def export_targets():
+    """CSV of every table and TIFF stacks of volumes and labels, each only when config exports turns it on."""
+    ex = config.get("exports", {})
+    out = []
+    if ex.get("csv", False):
+        tables = report_tables() + fit_tables()
+        if particle_scan_keys():
+            tables += ["results/tables/particles.parquet", "results/tables/voids.parquet"]
+        out += [f"results/exports/csv/{t.removeprefix('results/').removesuffix('.parquet')}.csv" for t in tables]
+    if ex.get("tiff", False):
+        for s, c in scan_keys():
+            if not is_labels_scan(s, c):
+                out.append(f"results/exports/tiff/{s}/{c}_volume.tif")
+            out.append(f"results/exports/tiff/{s}/{c}_labels.tif")
+    return out
+
+
 def all_targets():
-    """The campaign's tables, the model fits, the report figures (figures.smk) and the report."""
+    """The campaign's tables, the model fits, the report figures (figures.smk), the exports and the report."""
     rois = [f"results/mosaics/{s}_rois.parquet" for s in mosaic_samples()]  # tomography fields on each mosaic
-    return report_tables() + fit_tables() + figure_targets() + rois + ["results/report.html"]
+    return report_tables() + fit_tables() + figure_targets() + rois + export_targets() + ["results/report.html"]
