@@ -656,6 +656,10 @@ def read_volume(path: str | os.PathLike, name: str = "volume") -> tuple[np.ndarr
 def write_table(path: str | os.PathLike, table) -> None:
     """Write a pandas DataFrame to parquet atomically, without the pandas index.
 
+    Each field carries the data dictionary's unit and description
+    (:func:`batteryct.columns.describe`) as field metadata ``unit`` and ``description``
+    (deterministic: no time stamps); :func:`read_column_dictionary` reads them back.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -666,8 +670,48 @@ def write_table(path: str | os.PathLike, table) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from batteryct import columns
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    fields = []
+    for f in arrow.schema:
+        unit, description = columns.describe(f.name)
+        fields.append(f.with_metadata({b"unit": unit.encode(), b"description": description.encode()}))
+    arrow = pa.Table.from_arrays(arrow.columns, schema=pa.schema(fields, metadata=arrow.schema.metadata))
     with atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+        pq.write_table(arrow, tmp)
+
+
+def read_column_dictionary(path: str | os.PathLike):
+    """Read the unit and description of every column of a parquet table.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A parquet file written by :func:`write_table`.
+
+    Returns
+    -------
+    DataFrame
+        One row per column, in the table's order: ``column``, ``unit``, ``description``
+        (``""`` where the file holds none).
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> write_table(path, pd.DataFrame({"sample": ["P1"], "porosity": [0.4]}))
+    >>> read_column_dictionary(path)["unit"].tolist()
+    ['', '1']
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    rows = []
+    for f in pq.read_schema(path):
+        meta = f.metadata or {}
+        rows.append((f.name, meta.get(b"unit", b"").decode(), meta.get(b"description", b"").decode()))
+    return pd.DataFrame(rows, columns=["column", "unit", "description"])
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:
