@@ -1,6 +1,7 @@
 """The workflow end to end on a tiny campaign, run by Snakemake as a user would."""
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from batteryct import fov, io, runlog, simulate
+from batteryct import columns, fov, io, runlog, simulate
 from conftest import ROOT
 
 pytestmark = pytest.mark.workflow
@@ -237,6 +238,30 @@ def test_tiny_campaign_outputs(campaign):
         assert key in attrs
     labels, _ = io.read_volume(workdir / "results/segmentations/P1/a.h5", "labels")
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
+
+
+def test_every_table_column_has_a_description_and_the_data_dictionary_lists_them(campaign):
+    """Each parquet under results/tables and results/fits carries a unit and a non-empty
+    description per column (batteryct.columns); data_dictionary.parquet lists exactly them."""
+    workdir, _ = campaign
+    paths = sorted((workdir / "results/tables").rglob("*.parquet")) + sorted(
+        (workdir / "results/fits").rglob("*.parquet")
+    )
+    assert len(paths) > 20
+    undescribed = []
+    for path in paths:
+        got = io.read_column_dictionary(path)
+        undescribed += [f"{path.relative_to(workdir)}: {c}" for c in got.loc[got["description"] == "", "column"]]
+    assert not undescribed, undescribed
+    dictionary = pd.read_parquet(workdir / "results/tables/data_dictionary.parquet")
+    transport = dictionary[dictionary["table"] == "transport"].set_index("column")
+    assert list(transport.index) == list(pd.read_parquet(workdir / "results/tables/transport.parquet").columns)
+    assert transport.loc["conductivity_z_S_m", "unit"] == "S/m"
+    assert "segmentation posteriors" in transport.loc["tortuosity_factor_z_ci_low", "description"]
+    assert {"particles", "voids", "scan_metrics", "diffusivity", "calendering"} <= set(dictionary["table"])
+    page = (workdir / "results/report.html").read_text(encoding="utf-8")
+    assert f'<th title="{html.escape(columns.describe("porosity")[1])} [1]">porosity</th>' in page
+    assert "<td>tortuosity_factor_z</td>" in (workdir / "results/data_dictionary.html").read_text(encoding="utf-8")
 
 
 def test_uncertainty_sample_jobs_give_the_one_process_row(campaign):

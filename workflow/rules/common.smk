@@ -428,7 +428,22 @@ def export_targets():
     return out
 
 
+def dictionary_tables():
+    """Campaign tables the data dictionary describes: the report's, the fits' and the particles'."""
+    particles = ["results/tables/particles.parquet", "results/tables/voids.parquet"] if particle_scan_keys() else []
+    return report_tables() + fit_tables() + particles
+
+
 def all_targets():
     """The campaign's tables, the model fits, the report figures (figures.smk), the exports and the report."""
     rois = [f"results/mosaics/{s}_rois.parquet" for s in mosaic_samples()]  # tomography fields on each mosaic
-    return report_tables() + fit_tables() + figure_targets() + rois + export_targets() + ["results/report.html"]
+    dictionary = ["results/tables/data_dictionary.parquet", "results/data_dictionary.html"]
+    return (
+        report_tables()
+        + fit_tables()
+        + figure_targets()
+        + rois
+        + export_targets()
+        + dictionary
+        + ["results/report.html"]
+    )

@@ -65,6 +65,30 @@ rule campaign_report:
         "../scripts/campaign_report.py"
 
 
+rule data_dictionary:
+    input:
+        tables=dictionary_tables(),
+    output:
+        table="results/tables/data_dictionary.parquet",
+        html=report(
+            "results/data_dictionary.html",
+            caption="../report/data_dictionary.rst",
+            category="Data dictionary",
+        ),
+    log:
+        "results/logs/data_dictionary.log",
+    benchmark:
+        "results/benchmarks/data_dictionary.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
+    params:
+        code=script_code("data_dictionary"),
+    script:
+        "../scripts/data_dictionary.py"
+
+
 # The campaign's last job: it waits for every other target, then fails (so snakemake exits
 # non-zero) when any scan's jobs wrote failure records instead of results. The failed
 # scans' records let the tables and the report build from the others (batteryct.runlog);

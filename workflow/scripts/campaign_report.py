@@ -9,8 +9,10 @@ from batteryct import io, report, runlog
 sm = snakemake  # noqa: F821
 log = runlog.configure(sm.log[0])
 tables = {Path(p).stem.replace("_", " "): pd.read_parquet(p) for p in sm.input.tables}
+# header tooltips: the unit and description each table stores (batteryct.columns)
+dictionaries = {Path(p).stem.replace("_", " "): io.read_column_dictionary(p) for p in sm.input.tables}
 images = {f"{Path(p).parent.name} / {Path(p).stem}": Path(p) for p in runlog.finished(sm.input.previews)}
 images.update({f"mosaic {Path(p).stem}": Path(p) for p in runlog.finished(sm.input.mosaics)})
-page = report.render_html("batteryct campaign report", tables, images)
+page = report.render_html("batteryct campaign report", tables, images, dictionaries=dictionaries)
 io.atomic_write_bytes(sm.output[0], page.encode("utf-8"))
 log.info(f"report with {len(tables)} tables and {len(images)} images")

@@ -78,7 +78,76 @@ def _img_tag(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(Path(path).name)}">'
 
 
-def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, Path], notes: str = "") -> str:
+def header_tooltip(unit: str, description: str) -> str:
+    """Return the tooltip of a table header: the description and the unit.
+
+    Examples
+    --------
+    >>> header_tooltip("µm", "Voxel edge length.")
+    'Voxel edge length. [µm]'
+    >>> header_tooltip("", "Sample name.")
+    'Sample name.'
+    """
+    return f"{description} [{unit}]" if unit else description
+
+
+def _table_html(table: pd.DataFrame, dictionary: pd.DataFrame | None) -> str:
+    """Return ``table`` as HTML, each header with a ``title=`` tooltip from ``dictionary``."""
+    out = table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="–")
+    if dictionary is None:
+        return out
+    info = {r.column: header_tooltip(r.unit, r.description) for r in dictionary.itertuples()}
+    head, sep, body = out.partition("</thead>")
+    pos, parts = 0, []
+    for column in table.columns:
+        tag = f"<th>{html.escape(str(column), quote=False)}</th>"
+        i = head.find(tag, pos)
+        if i < 0 or not info.get(column):
+            continue
+        parts.append(head[pos:i] + f'<th title="{html.escape(info[column])}">' + tag[4:])
+        pos = i + len(tag)
+    return "".join(parts) + head[pos:] + sep + body
+
+
+def render_dictionary_html(dictionary: pd.DataFrame) -> str:
+    """Render the data dictionary as one self-contained HTML page.
+
+    Parameters
+    ----------
+    dictionary : DataFrame
+        Columns ``table``, ``column``, ``unit``, ``description``.
+
+    Returns
+    -------
+    str
+        The HTML document: one table per campaign table.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"table": ["psd"], "column": ["d32_um"], "unit": ["µm"], "description": ["Sauter."]})
+    >>> "<td>d32_um</td>" in render_dictionary_html(d)
+    True
+    """
+    tables = {name: group.drop(columns="table") for name, group in dictionary.groupby("table", sort=False)}
+    return render_html(
+        "batteryct data dictionary",
+        tables,
+        {},
+        notes="Every column of every campaign table with its unit (1: dimensionless; blank: identifier, "
+        "flag or text) and description, as stored in each parquet file's field metadata "
+        "(batteryct.io.read_column_dictionary). Intervals *_ci_low/_ci_high of the transport metrics come "
+        "from label volumes drawn from the segmentation posteriors; those of the fits from each fit's "
+        "covariance or bootstrap, as each description says.",
+    )
+
+
+def render_html(
+    title: str,
+    tables: dict[str, pd.DataFrame],
+    images: dict[str, Path],
+    notes: str = "",
+    dictionaries: dict[str, pd.DataFrame] | None = None,
+) -> str:
     """Render one HTML page with every table and image.
 
     Parameters
@@ -91,6 +160,10 @@ def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, P
         Caption -> PNG file, embedded inline (base64), so the page is self-contained.
     notes : str, optional
         A paragraph under the title.
+    dictionaries : dict of str to DataFrame, optional
+        Heading -> the table's data dictionary (``column``, ``unit``, ``description``, as
+        :func:`batteryct.io.read_column_dictionary` returns it): each column header gets a
+        tooltip with the description and unit.
 
     Returns
     -------
@@ -100,7 +173,7 @@ def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, P
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}th[title]{cursor:help}"
         ".scroll{overflow-x:auto;max-width:100%}"
         "img{min-width:256px;max-width:100%;image-rendering:pixelated;border:1px solid #ccc}"
         "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style></head><body>",
@@ -113,11 +186,8 @@ def render_html(title: str, tables: dict[str, pd.DataFrame], images: dict[str, P
         if table.empty:
             parts.append("<p>(empty)</p>")
         else:
-            parts.append(
-                '<div class="scroll">'
-                + table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="–")
-                + "</div>"
-            )
+            dictionary = (dictionaries or {}).get(name)
+            parts.append('<div class="scroll">' + _table_html(table, dictionary) + "</div>")
     if images:
         parts.append("<h2>Images</h2>")
         for caption, path in images.items():

@@ -34,6 +34,8 @@ import pandas as pd
 import tifffile
 from PIL import Image
 
+from batteryct import columns
+
 PIXEL_SIZE_PATHS = (
     "/measurement/instrument/detector/pixel_size_x",
     "/measurement/instrument/detection_system/objective/resolution",
@@ -669,8 +671,6 @@ def write_table(path: str | os.PathLike, table) -> None:
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from batteryct import columns
 
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     fields = []
