@@ -14,9 +14,11 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import tifffile
 import yaml
 
 from batteryct import columns, fov, io, runlog, simulate
+from batteryct.io import exports
 from conftest import ROOT
 
 pytestmark = pytest.mark.workflow
@@ -240,6 +242,35 @@ def test_tiny_campaign_outputs(campaign):
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
 
 
+def test_exports_read_back_as_the_tables_and_volumes_they_copy(campaign):
+    workdir, _ = campaign
+    csvs = sorted((workdir / "results/exports/csv").rglob("*.csv"))
+    parquets = [p for folder in ("tables", "fits") for p in (workdir / "results" / folder).glob("*.parquet")]
+    assert {p.relative_to(workdir / "results/exports/csv").with_suffix("").as_posix() for p in csvs} == {
+        p.relative_to(workdir / "results").with_suffix("").as_posix() for p in parquets
+    }
+    for name in ("tables/scan_metrics", "tables/particles", "fits/diffusivity"):
+        expect = pd.read_parquet(workdir / f"results/{name}.parquet")
+        back = pd.read_csv(workdir / f"results/exports/csv/{name}.csv", keep_default_na=False, na_values=[""])
+        assert list(back.columns) == list(expect.columns) and len(back) == len(expect)
+        numeric = expect.select_dtypes("number").columns
+        np.testing.assert_allclose(back[numeric].to_numpy(float), expect[numeric].to_numpy(float), rtol=0, atol=0)
+    labels, _ = io.read_volume(workdir / "results/segmentations/E1/a.h5", "labels")
+    tiff = workdir / "results/exports/tiff/E1/a_labels.tif"
+    np.testing.assert_array_equal(tifffile.imread(tiff), labels)
+    assert exports.read_imagej_voxel_size_um(tiff) == (0.512, 0.512, 0.512)
+    # the imported labels scan has no volume to export
+    assert not (workdir / "results/exports/tiff/R1/seg_volume.tif").exists()
+    assert (workdir / "results/exports/tiff/R1/seg_labels.tif").exists()
+
+
+def test_exports_off_plan_no_export_job(campaign):
+    workdir, _ = campaign
+    jobs, _ = dry_run_with_config(workdir, lambda c: c.update(exports={"csv": False, "tiff": False}))
+    # switching exports off removes targets only: nothing is out of date
+    assert "export_csv" not in jobs and "export_tiff" not in jobs and "segment" not in jobs
+
+
 def test_every_table_column_has_a_description_and_the_data_dictionary_lists_them(campaign):
     """Each parquet under results/tables and results/fits carries a unit and a non-empty
     description per column (batteryct.columns); data_dictionary.parquet lists exactly them."""
@@ -374,6 +405,10 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
         "validation_figures": 1,
         "fits_figures": 1,
         "failures": 1,
+        "data_dictionary": 1,
+        "export_csv": 1,
+        "export_tiff": 2,
+        "campaign_status": 1,
         "all": 1,
     }
 

@@ -411,16 +411,22 @@ def export_tiff_input(wildcards):
     return f"results/{folder}/{wildcards.sample}/{wildcards.scan}.h5"
 
 
+def csv_export_tables():
+    """Campaign tables exported as CSV when config exports.csv is on (else none)."""
+    if not config.get("exports", {}).get("csv", False):
+        return []
+    return dictionary_tables() + ["results/tables/data_dictionary.parquet"]
+
+
+def csv_export_path(table):
+    """results/tables/x.parquet → results/exports/csv/tables/x.csv."""
+    return f"results/exports/csv/{table.removeprefix('results/').removesuffix('.parquet')}.csv"
+
+
 def export_targets():
     """CSV of every table and TIFF stacks of volumes and labels, each only when config exports turns it on."""
-    ex = config.get("exports", {})
-    out = []
-    if ex.get("csv", False):
-        tables = report_tables() + fit_tables()
-        if particle_scan_keys():
-            tables += ["results/tables/particles.parquet", "results/tables/voids.parquet"]
-        out += [f"results/exports/csv/{t.removeprefix('results/').removesuffix('.parquet')}.csv" for t in tables]
-    if ex.get("tiff", False):
+    out = [csv_export_path(t) for t in csv_export_tables()]
+    if config.get("exports", {}).get("tiff", False):
         for s, c in scan_keys():
             if not is_labels_scan(s, c):
                 out.append(f"results/exports/tiff/{s}/{c}_volume.tif")
@@ -429,9 +435,15 @@ def export_targets():
 
 
 def dictionary_tables():
-    """Campaign tables the data dictionary describes: the report's, the fits' and the particles'."""
-    particles = ["results/tables/particles.parquet", "results/tables/voids.parquet"] if particle_scan_keys() else []
-    return report_tables() + fit_tables() + particles
+    """Campaign tables the data dictionary describes: the report's, the fits', particles, voids and network."""
+    tables = report_tables() + fit_tables()
+    if particle_scan_keys():
+        tables += ["results/tables/particles.parquet", "results/tables/voids.parquet"]
+    if transport_scan_keys():
+        tables += ["results/tables/network_nodes.parquet", "results/tables/network_throats.parquet"]
+        if config.get("calendering"):
+            tables.append("results/fits/calendering_ct.parquet")
+    return tables
 
 
 def all_targets():

@@ -2,18 +2,16 @@
 # as ImageJ TIFF stacks with the voxel size in µm. Targets: export_targets() in common.smk.
 
 
+# One job for all tables: a CSV is a few ms to write, a job's start-up seconds.
 rule export_csv:
     input:
-        table="results/{folder}/{name}.parquet",
+        tables=csv_export_tables(),
     output:
-        csv="results/exports/csv/{folder}/{name}.csv",
+        csv=[csv_export_path(t) for t in csv_export_tables()],
     log:
-        "results/logs/export_csv/{folder}/{name}.log",
+        "results/logs/export_csv.log",
     benchmark:
-        "results/benchmarks/export_csv/{folder}/{name}.tsv"
-    wildcard_constraints:
-        folder="tables|fits",
-        name="[A-Za-z0-9_]+",
+        "results/benchmarks/export_csv.tsv"
     conda:
         "../../envs/metrics.yaml"
     envmodules:
