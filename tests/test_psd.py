@@ -192,3 +192,13 @@ def test_psd_table_border_and_minimum():
     assert not bool(b["lognormal_ok"])
     with pytest.raises(KeyError):
         psd_table(pd.DataFrame({"sample": ["x"], "equivalent_diameter_um": [1.0]}), **PSD)
+
+
+def test_ks_pvalue_at_its_monte_carlo_floor_is_flagged(lognormal_sample):
+    """Two well-separated modes give the smallest p-value 99 replicates can: 1/100."""
+    rng = np.random.default_rng(5)
+    bimodal = np.concatenate([rng.lognormal(np.log(3.0), 0.05, 300), rng.lognormal(np.log(12.0), 0.05, 300)])
+    row = psd_table(_table(bimodal), **PSD, n_ks_mc=99).iloc[0]
+    assert row["ks_pvalue"] == pytest.approx(0.01) and row["ks_pvalue_at_floor"]
+    row = psd_table(_table(lognormal_sample), **PSD, n_ks_mc=99).iloc[0]
+    assert row["ks_pvalue"] > 0.01 and not row["ks_pvalue_at_floor"]

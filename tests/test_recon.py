@@ -499,3 +499,37 @@ def test_reconstruct_needs_pixel_size():
     ps.pixel_size_um = None
     with pytest.raises(ValueError, match="pixel size"):
         recon.reconstruct(ps, **SETTINGS)
+
+
+def test_reconstruct_flags_disagreeing_centres_and_logs_its_steps(caplog):
+    """The chain records the disagreement as a flag and logs each step and the slices as k/N."""
+    import logging
+
+    clean = analytic_sinogram(THETA, N, CENTER)
+    lines = np.repeat(clean[:, None, :], 4, axis=1)
+    lines[-1] = np.repeat(analytic_sinogram(THETA[-1:], N, CENTER + 2.0), 4, axis=0)
+    flats = np.full((1, 4, N), 1000.0)
+    counts = (flats[0] * np.exp(-lines)).astype(np.float32)
+    data = ProjectionSet(
+        projections=counts, flats=flats, darks=np.zeros_like(flats), theta_rad=THETA, pixel_size_um=0.5, source="x"
+    )
+    settings = dict(
+        zinger_threshold=None,
+        ring_filter_size=0,
+        ring_method="profile",
+        center_px=None,
+        filter_name="ramp",
+        pad=True,
+        min_transmission=1e-4,
+    )
+    logger = logging.getLogger("batteryct.test_recon")
+    with caplog.at_level(logging.INFO, logger="batteryct.test_recon"):
+        _, info = recon.reconstruct(data, **settings, center_tolerance_px=0.5, logger=logger)
+    assert info["center_estimates_disagree"] is True
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(" (")[0].split(",")[0] for m in messages if m.startswith("reconstruction")] == [
+        f"reconstruction: {k}/5 steps" for k in range(1, 6)
+    ]
+    assert any(m.startswith("back-projection: 4/4 slices") and m.endswith("s elapsed") for m in messages)
+    _, info = recon.reconstruct(data, **settings, center_tolerance_px=5.0)
+    assert info["center_estimates_disagree"] is False

@@ -242,6 +242,27 @@ def test_tiny_campaign_outputs(campaign):
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
 
 
+def test_job_logs_read_as_sentences_with_progress(campaign):
+    workdir, _ = campaign
+    folder = workdir / "results/logs"
+    logs = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.log")}
+    text = "\n".join(logs.values())
+    assert "np.float" not in text and "np.int" not in text  # numbers as numbers
+    assert not re.search(r"\{'[A-Za-z_]+': ", text)  # no dict dumps
+    recon_log = logs["reconstruct/P1/a.log"]
+    assert re.search(r"^INFO back-projection: 40/40 slices, [0-9.]+ s elapsed$", recon_log, re.M)
+    assert [int(k) for k in re.findall(r"^INFO reconstruction: (\d)/5 steps", recon_log, re.M)] == [1, 2, 3, 4, 5]
+    assert re.search(r"^INFO nlm denoising: 1/1 blocks, [0-9.]+ s elapsed$", logs["segment/E1/a.log"], re.M)
+    pattern = r"^INFO transport metrics: (\d+)/(\d+) solves \((.+?)\), "
+    solves = re.findall(pattern, logs["transport_value/E1/a.log"], re.M)
+    assert solves and solves[-1][0] == solves[-1][1]
+    assert [int(k) for k, _, _ in solves] == list(range(1, len(solves) + 1))
+    assert solves[0][2].startswith("tortuosity along z: ")
+    # the campaign report lists what to check (none for the tiny campaign's clean scans)
+    page = (workdir / "results/report.html").read_text()
+    assert "values to check" in page
+
+
 def test_exports_read_back_as_the_tables_and_volumes_they_copy(campaign):
     workdir, _ = campaign
     csvs = sorted((workdir / "results/exports/csv").rglob("*.csv"))

@@ -24,4 +24,5 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         "scan": scan["scan"],
     }
     io.write_volume(sm.output.labels, {"labels": labels}, attrs)
-    log.info(f"imported labels {raw.shape} from {scan['labels']} with {phase_map}")
+    codes = ", ".join(f"{code} = {phase}" for code, phase in phase_map.items())
+    log.info(f"imported {'×'.join(map(str, raw.shape))} labels from {scan['labels']}; codes {codes}")

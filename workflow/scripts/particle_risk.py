@@ -83,5 +83,5 @@ for sample, cell_row in sm.params.cells.items():
             "packing_bimodal_applicable": bool(np.isfinite(ratio) and ratio <= p["packing_size_ratio_max"]),
         }
     )
-    log.info(f"{sample}: {rows[-1]}")
+    log.info(f"{sample}: {runlog.summary(rows[-1])}")
 io.write_table(sm.output.table, pd.DataFrame(rows))

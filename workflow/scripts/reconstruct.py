@@ -24,10 +24,14 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     data = io.read_projections(
         scan["projections"], pixel_size_um=scan["pixel_size_um"], dark_counts=sm.params.raw["dark_counts"]
     )
-    log.info(f"read {data.projections.shape} projections from {data.source}, pixel {data.pixel_size_um} um")
+    n_proj, n_rows, n_cols = data.projections.shape
+    log.info(
+        f"read {n_proj} projections of {n_rows}×{n_cols} pixels from {data.source}, "
+        f"pixel {runlog.number(data.pixel_size_um)} µm"
+    )
     for note in data.notes:
         log.info(f"{data.source}: {note}")
-    volume, info = recon.reconstruct(data, **p)
+    volume, info = recon.reconstruct(data, **p, logger=log)
     if info.get("center_warning"):
         log.warning(info["center_warning"])
     if warning := recon.clip_warning(info["n_clipped"], data.projections.size, p["min_transmission"]):
@@ -43,4 +47,9 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         units="1/um",
     )
     io.write_volume(sm.output.volume, {"volume": volume}, attrs)
-    log.info(f"reconstructed {volume.shape}: {attrs}")
+    nz, ny, nx = volume.shape
+    log.info(
+        f"reconstructed {nz}×{ny}×{nx} voxels of {runlog.number(data.pixel_size_um)} µm with the {p['filter_name']} "
+        f"filter about centre {runlog.number(info['center_px'])} px ({info['center_source']}); attenuation "
+        f"{runlog.number(float(volume.min()))} to {runlog.number(float(volume.max()))} 1/µm"
+    )

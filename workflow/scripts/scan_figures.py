@@ -50,9 +50,8 @@ with runlog.scan_context(s["sample"], s["scan"], log, job=sm):
         write_figure(
             sm.output.histogram, figs.grey_histogram(volume[inside], classes=classes, thresholds=thresholds, title=name)
         )
-        log.info(
-            f"histogram of {int(inside.sum())} voxels in the FOV, thresholds {[f'{t:.4g}' for t in thresholds]} 1/µm"
-        )
+        levels = ", ".join(f"{t:.4g}" for t in thresholds)
+        log.info(f"histogram of {int(inside.sum())} voxels in the FOV, thresholds {levels} 1/µm")
     if sm.output.get("center"):
         data = io.read_projections(
             s["projections"], pixel_size_um=s["pixel_size_um"], dark_counts=sm.params.dark_counts

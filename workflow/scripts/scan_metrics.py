@@ -29,6 +29,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         "center_px_vo": float(vol_attrs.get("center_vo_px", nan)),
         "center_px_phase_correlation": float(vol_attrs.get("center_phase_correlation_px", nan)),
         "center_warning": str(vol_attrs.get("center_warning", "")),
+        "center_estimates_disagree": bool(vol_attrs.get("center_estimates_disagree", False)),
     }
     io.write_table(sm.output.table, pd.DataFrame([row]))
-    log.info(f"metrics: {row}")
+    log.info(f"metrics of the analysis cylinder: {runlog.summary(row)}")

@@ -26,6 +26,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
+        progress=runlog.Progress(log, f"{p['denoise_method']} denoising", "blocks"),
     )
     labels, info = result.labels, result.info
     if multiphase and info["gmm"]["binder_level_source"] == "prior":
@@ -38,7 +39,9 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     if multiphase:
         # float16 posteriors of (pore, binder, active) beside the hard labels.
         datasets["posteriors"] = result.posteriors
-    log.info(f"timings (s): {info.pop('timings_s', {})}")  # not stored: outputs stay byte-identical
+    timings = info.pop("timings_s", {})  # logged, not stored: outputs stay byte-identical
+    steps = ", ".join(f"{k.replace('_', ' ')} {runlog.number(t, 3)} s" for k, t in timings.items())
+    log.info(f"time per step: {steps}")
     # Scalars as attributes; arrays and nested values (GMM means, thresholds) as JSON.
     out_attrs = {
         k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str))
@@ -57,4 +60,11 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         out_attrs["posterior_class_codes"] = [int(c) for c in segment.CLASS_LABELS]
         out_attrs["posterior_classes"] = "pore, binder, active"
     io.write_volume(sm.output.labels, datasets, out_attrs)
-    log.info(f"segmented {labels.shape}: {out_attrs}")
+    names = {"0": "open pore", "1": "solid", "2": "internal void", "3": "carbon-binder"}
+    counts = info.get("label_counts", {})
+    total = max(sum(counts.values()), 1)
+    fractions = ", ".join(f"{names.get(str(k), k)} {runlog.number(n / total)}" for k, n in counts.items())
+    log.info(
+        f"segmented {'×'.join(map(str, labels.shape))} voxels; phase fractions in the field of view: {fractions} "
+        f"(noise sigma {runlog.number(info.get('sigma', float('nan')))} 1/µm)"
+    )

@@ -36,4 +36,4 @@ with runlog.scan_context(sm.wildcards.sample, sm.wildcards.scan, log, job=sm):
         },
     )
     io.write_table(sm.output.particles, sim.particles)
-    log.info(f"simulated {spec['phantom']}: {sim.info}")
+    log.info(f"simulated the {spec['phantom']} phantom: {runlog.summary(sim.info)}")

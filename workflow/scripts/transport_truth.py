@@ -23,4 +23,4 @@ with runlog.scan_context(scan["sample"], scan["scan"], log):
     row, _, _ = value_metrics(labels, voxel_size_um, instances=instances, logger=log, **settings)
     row = {"sample": scan["sample"], "scan": scan["scan"], "box_shape": str(labels.shape), **row}
     io.write_table(sm.output.row, pd.DataFrame([row]))
-    log.info(f"transport of the truth: {row}")
+    log.info(f"transport metrics of the truth phases: {runlog.summary(row)}")

@@ -34,4 +34,4 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     io.write_table(sm.output.nodes, nodes.assign(sample=scan["sample"], scan=scan["scan"]))
     io.write_table(sm.output.throats, throats.assign(sample=scan["sample"], scan=scan["scan"]))
     io.write_npz(sm.output.openpnm, network.to_openpnm_dict(nodes, throats))
-    log.info(f"transport value: {row}")
+    log.info(f"transport metrics of the segmentation ({len(nodes)} pores): {runlog.summary(row)}")

@@ -18,4 +18,4 @@ with runlog.scan_context(sample, "mosaic", log, job=sm):
         data.pixel_size_um,
     )
     io.write_table(sm.output.table, pd.DataFrame([{"sample": sample, **row}]))
-    log.info(f"mosaic validation: {row}")
+    log.info(f"mosaic against the virtual scanner's truth: {runlog.summary(row)}")

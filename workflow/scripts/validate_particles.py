@@ -12,4 +12,4 @@ with runlog.scan_context(sample, scan, log, job=sm):
         pd.read_parquet(sm.input.particles), pd.read_parquet(sm.input.voids), pd.read_parquet(sm.input.truth)
     )
     io.write_table(sm.output.table, pd.DataFrame([{"sample": sample, "scan": scan, **row}]))
-    log.info(f"particle validation: {row}")
+    log.info(f"particles against the virtual scanner's truth: {runlog.summary(row)}")

@@ -23,4 +23,4 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     )
     row = {"sample": scan["sample"], "scan": scan["scan"], "kind": scan["kind"], **row}
     io.write_table(sm.output.table, pd.DataFrame([row]))
-    log.info(f"validation: {row}")
+    log.info(f"against the virtual scanner's truth: {runlog.summary(row)}")

@@ -103,6 +103,14 @@ EXACT: dict[str, str | tuple[str, str]] = {
     "lognormal_ok": (_ID, "True when the KS test does not reject the lognormal fit."),
     "lognormal_adequate": (_ID, "True when the lognormal describes the DRT-derived sizes."),
     "ks_reject": (_ID, "True when the KS test rejects the lognormal at 5 %."),
+    "ks_pvalue_at_floor": (
+        _ID,
+        "True when the KS p-value is the Monte-Carlo floor 1/(replicates + 1): the true p-value may be far lower.",
+    ),
+    "center_estimates_disagree": (
+        _ID,
+        "True when the Vo and phase-correlation centres differ by more than the tolerance (check the reconstruction).",
+    ),
     "d32_route_ok": (_ID, "True when the percentile-route d32 agrees with the direct one."),
     "consistent": (_ID, "True when sheet and CT porosity agree within their intervals."),
     "inside_ct_interval": (_ID, "True when the sheet porosity lies in the CT porosity's interval."),

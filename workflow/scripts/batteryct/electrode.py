@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, special
 
-from . import _checks, metrics, network, random_walk, transport
+from . import _checks, metrics, network, random_walk, runlog, transport
 from .contacts import expand_instances, particle_instances
 from .label_codes import LABEL_SOLID, check_has_pores, phase_masks
 
@@ -419,8 +419,13 @@ def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
             shear_strength_Pa=p.shear_strength_Pa,
         )
     )
+    # k/N of the solves and extractions with the elapsed time, for the job's log
+    steps = 3 + 3 * bool(p.conductivity) + bool(p.random_walk) + bool(p.network)
+    step = runlog.Progress(logger, "transport metrics", "solves", every_fraction=0) if logger else None
     for axis, name in enumerate(AXES):
         t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_size_um, rtol=p.rtol)
+        if step:
+            step(None, steps, f"tortuosity along {name}: {runlog.number(t['tortuosity_factor'])}")
         out[f"tortuosity_factor_{name}"] = float(t["tortuosity_factor"])
         out[f"deff_over_dbulk_{name}"] = float(t["deff_over_dbulk"])
         out[f"percolating_fraction_{name}"] = float(t["percolating_fraction"])
@@ -443,6 +448,9 @@ def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
             out[f"conductivity_{name}_S_m"] = c["conductivity_S_m"]
         else:
             out[f"conductivity_{name}_S_m"] = 0.0
+        if step:
+            sigma_S_m = runlog.number(out[f"conductivity_{name}_S_m"])
+            step(None, steps, f"electronic conductivity along {name}: {sigma_S_m} S/m")
     out["bruggeman_exponent_through_plane"] = bruggeman_exponent(out["tortuosity_factor_z"], out["porosity"])
     in_plane = [bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")]
     out["bruggeman_exponent_in_plane"] = float(np.mean(in_plane)) if np.all(np.isfinite(in_plane)) else float("nan")
@@ -453,11 +461,15 @@ def _metrics(labels, voxel_size_um, p: _Settings, instances=None, logger=None):
         tau_rw = np.broadcast_to(np.asarray(rw["tortuosity_factor"], dtype=float), (3,))
         for i, name in enumerate(AXES):
             out[f"random_walk_tortuosity_factor_{name}"] = float(tau_rw[i])
+        if step:
+            step(None, steps, f"random walk of {p.random_walk_walkers} walkers × {p.random_walk_steps} steps")
     if not p.network:  # the network tables with their columns and no rows
         nodes, throats = network.extract_network(np.zeros((3, 3, 3), bool), voxel_size_um)
         return out, nodes, throats
     nodes, throats = network.extract_network(masks["pore"], voxel_size_um)
     net = network.network_effective_diffusivity(nodes, throats, axis=0, porosity=out["porosity"])
+    if step:
+        step(None, steps, f"pore network: {len(nodes)} pores, {len(throats)} throats")
     out.update(
         {
             "network_n_pores": int(len(nodes)),

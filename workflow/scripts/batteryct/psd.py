@@ -431,6 +431,8 @@ def _psd_row(
     row.update(percentile_lognormal(row["d10_volume_um"], row["d50_volume_um"], row["d90_volume_um"]))
     row["d32_percentile_rel_error"] = row["d32_percentile_um"] / row["d32_um"] - 1.0
     row["ks_reject"] = bool(row["ks_pvalue"] < ks_alpha)
+    # the smallest p-value n_ks_mc replicates can give: the true p-value may be far lower
+    row["ks_pvalue_at_floor"] = bool(row["ks_pvalue"] <= (1.0 + 1e-9) / (n_ks_mc + 1))
     row["d32_route_ok"] = bool(abs(row["d32_percentile_rel_error"]) <= d32_rel_tol)
     row["lognormal_ok"] = bool(not row["ks_reject"] and row["d32_route_ok"])
     row.update(dispersion_index(d, agglomerate_z, agglomerate_weight, sigma_floor))
@@ -441,7 +443,7 @@ def _row_keys() -> list:
     """Return the column order of a :func:`psd_table` row (from the empty-input results)."""
     keys = list(psd_summary([])) + list(lognormal_fit([]))
     keys += list(percentile_lognormal(np.nan, np.nan, np.nan))
-    keys += ["d32_percentile_rel_error", "ks_reject", "d32_route_ok", "lognormal_ok"]
+    keys += ["d32_percentile_rel_error", "ks_reject", "ks_pvalue_at_floor", "d32_route_ok", "lognormal_ok"]
     return keys + list(dispersion_index([]))
 
 
@@ -496,6 +498,7 @@ def psd_table(
         ``n_border_excluded``, ``n_invalid_dropped``, ``total_volume_um3``, the keys of
         :func:`psd_summary`, :func:`lognormal_fit`, :func:`percentile_lognormal`,
         :func:`dispersion_index`, plus ``d32_percentile_rel_error``, ``ks_reject``,
+        ``ks_pvalue_at_floor`` (the p-value is the Monte-Carlo floor ``1 / (n_ks_mc + 1)``),
         ``d32_route_ok``, ``lognormal_ok`` and ``warning`` ("" when none).
 
     Raises
@@ -531,7 +534,7 @@ def psd_table(
         if d.size < min_particles:
             row = {k: np.nan for k in template}
             row["n_particles"] = int(d.size)
-            row["ks_reject"] = row["d32_route_ok"] = row["lognormal_ok"] = False
+            row["ks_reject"] = row["ks_pvalue_at_floor"] = row["d32_route_ok"] = row["lognormal_ok"] = False
             row["warning"] = (
                 f"only {d.size} particles not touching the border (minimum {min_particles}); no size statistics"
             )

@@ -141,6 +141,72 @@ def render_dictionary_html(dictionary: pd.DataFrame) -> str:
     )
 
 
+def suspicious_values(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """List the values of the campaign tables a reader should check before trusting them.
+
+    The checks: the two centre-of-rotation estimates disagree
+    (``center_estimates_disagree``); a KS p-value at its Monte-Carlo floor
+    (``ks_pvalue_at_floor``: the lognormal is rejected at any level the replicates
+    resolve); a sphericity above 1 (impossible for a closed surface: a surface-area
+    error); an infinite tortuosity factor (the pores do not percolate along that axis).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Table name -> table, as the report shows them.
+
+    Returns
+    -------
+    DataFrame
+        ``table``, ``sample``, ``scan``, ``column``, ``value`` (as text) and ``check``
+        (what is suspicious), one row per flagged value; no rows when nothing is.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"sample": ["P1", "P2"], "ks_pvalue": [0.000999, 0.4],
+    ...                   "ks_pvalue_at_floor": [True, False]})
+    >>> suspicious_values({"psd": t})[["sample", "column", "value"]].values.tolist()
+    [['P1', 'ks_pvalue', '0.000999']]
+    """
+    from . import runlog
+
+    rows = []
+
+    def add(name, row, column, value, check):
+        rows.append(
+            {
+                "table": name,
+                "sample": str(row.get("sample", "")),
+                "scan": str(row.get("scan", "")),
+                "column": column,
+                "value": runlog.number(value),
+                "check": check,
+            }
+        )
+
+    for name, table in tables.items():
+        for _, row in table.iterrows():
+            if bool(row.get("center_estimates_disagree", False)):
+                add(name, row, "center_px", row.get("center_px"), str(row.get("center_warning", "")))
+            if bool(row.get("ks_pvalue_at_floor", False)):
+                add(
+                    name,
+                    row,
+                    "ks_pvalue",
+                    row.get("ks_pvalue"),
+                    "KS p-value at its Monte-Carlo floor: the lognormal is rejected at any level the replicates "
+                    "resolve; the true p-value may be far lower",
+                )
+            for column, value in row.items():
+                if not isinstance(value, (int, float, np.number)) or isinstance(value, (bool, np.bool_)):
+                    continue
+                if "sphericity" in str(column) and np.isfinite(value) and value > 1.0 + 1e-9:
+                    add(name, row, column, value, "a sphericity above 1 is impossible: surface area too low")
+                if str(column).startswith("tortuosity_factor_") and np.isinf(value):
+                    add(name, row, column, value, "the pores do not percolate along this axis")
+    return pd.DataFrame(rows, columns=["table", "sample", "scan", "column", "value", "check"])
+
+
 def render_html(
     title: str,
     tables: dict[str, pd.DataFrame],

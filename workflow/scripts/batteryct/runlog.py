@@ -198,3 +198,150 @@ def scan_context(sample: str, scan: str, logger: logging.Logger | None = None, *
         write_failure(_paths(job.output), record)
         if logger:
             logger.warning("wrote failure records instead of results: " + ", ".join(_paths(job.output)))
+
+
+def number(value, digits: int = 4) -> str:
+    """Return ``value`` as plain text with ``digits`` significant figures.
+
+    NumPy scalars print as numbers (not ``np.float64(...)``), integers and booleans
+    unchanged, NaN as ``nan``; anything else as ``str``.
+
+    Parameters
+    ----------
+    value : object
+        A number, or anything printable.
+    digits : int, optional
+        Significant figures of floats.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> number(np.float64(2.553961e-05)), number(11881.3), number(np.int64(7)), number(True)
+    ('2.554e-05', '1.188e+04', '7', 'True')
+    >>> number(0.43561), number(1.0), number(float("nan")), number([0.93189409, 2])
+    ('0.4356', '1', 'nan', '[0.9319, 2]')
+    """
+    import numbers
+
+    if isinstance(value, (bool, str)) or value is None:
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.{digits}g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(number(v, digits) for v in value) + "]"
+    if hasattr(value, "item") and getattr(value, "size", 2) == 1:  # 0-d numpy arrays
+        return number(value.item(), digits)
+    return str(value)
+
+
+def summary(row, keys=None, digits: int = 4) -> str:
+    """Return the values of a table row as one readable line: name, value [interval] unit.
+
+    A value whose ``<name>_ci_low`` and ``<name>_ci_high`` are in the row is followed by
+    its interval; the unit comes from the data dictionary (:mod:`batteryct.columns`);
+    the interval columns themselves are not repeated.
+
+    Parameters
+    ----------
+    row : mapping
+        Column → value (a dict or a pandas Series).
+    keys : iterable of str, optional
+        The columns to show, in order (default: all but the interval bounds).
+    digits : int, optional
+        Significant figures.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> summary({"porosity": 0.43561, "porosity_ci_low": 0.4312, "porosity_ci_high": 0.4401,
+    ...          "specific_surface_area_per_um": 1.23456, "n_particles": 710})
+    'porosity 0.4356 [0.4312, 0.4401], specific_surface_area_per_um 1.235 1/µm, n_particles 710'
+    """
+    from . import columns
+
+    row = dict(row)
+    if keys is None:
+        keys = [k for k in row if not str(k).endswith(("_ci_low", "_ci_high"))]
+    parts = []
+    for key in keys:
+        if key not in row:
+            continue
+        text = f"{key} {number(row[key], digits)}"
+        low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+        if low is not None and high is not None:
+            text += f" [{number(low, digits)}, {number(high, digits)}]"
+        unit = columns.describe(str(key))[0]
+        if unit not in ("", "1") and not isinstance(row[key], str):
+            text += f" {unit}"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+class Progress:
+    """Log the progress of a long loop as ``k/N`` with the elapsed time.
+
+    Call it with the number of steps done (or None for one more step), the total and
+    optionally a note on the step; it logs about every tenth of the work and at the end,
+    so a log stays short however long the loop. Library functions take it as their
+    ``progress`` argument (any callable ``progress(done, total)``).
+
+    Parameters
+    ----------
+    logger : logging.Logger or None
+        Where to log (``logging.getLogger("batteryct")`` when None).
+    what : str
+        What is being done, e.g. ``"back-projection"``.
+    unit : str, optional
+        What a step is, e.g. ``"slices"``.
+    every_fraction : float, optional
+        Fraction of the total between two lines.
+
+    Examples
+    --------
+    >>> import logging
+    >>> lines = []
+    >>> logger = logging.getLogger("progress-example")
+    >>> logger.addHandler(type("H", (logging.Handler,), {"emit": lambda s, r: lines.append(r.getMessage())})())
+    >>> logger.setLevel(logging.INFO)
+    >>> p = Progress(logger, "back-projection", "slices", every_fraction=0.5)
+    >>> for k in range(1, 5):
+    ...     p(k, 4)
+    >>> [line.split(",")[0] for line in lines]
+    ['back-projection: 2/4 slices', 'back-projection: 4/4 slices']
+    """
+
+    def __init__(self, logger, what: str, unit: str = "", every_fraction: float = 0.1):
+        import time
+
+        self._clock = time.perf_counter
+        self._start = self._clock()
+        self._logger = logger or logging.getLogger("batteryct")
+        self._what = what
+        self._unit = f" {unit}" if unit else ""
+        self._every = float(every_fraction)
+        self._done = 0
+        self._logged_step = 0
+        self._finished = False
+
+    def __call__(self, done: int | None = None, total: int = 1, note: str = "") -> None:
+        """Record ``done`` of ``total`` steps (one more when None); log when a tenth is passed."""
+        self._done = self._done + 1 if done is None else int(done)
+        total = max(int(total), 1)
+        if self._finished:
+            return
+        finished = self._done >= total
+        step = int(self._done / (total * self._every) + 1e-9) if self._every > 0 else self._done
+        if finished or step > self._logged_step:
+            self._logged_step, self._finished = step, finished
+            elapsed = self._clock() - self._start
+            note = f" ({note})" if note else ""
+            self._logger.info(f"{self._what}: {self._done}/{total}{self._unit}{note}, {number(elapsed, 3)} s elapsed")

@@ -209,7 +209,9 @@ def size_distributions(diameters_um: np.ndarray, psd: dict, *, title: str = ""):
     if title:
         p = psd.get("ks_pvalue", np.nan)
         note = psd.get("warning") or ""
-        fig.suptitle(f"{title}: KS p-value of the lognormal fit {fmt(p, 3)}" + (f"\n{note}" if note else ""))
+        # at the Monte-Carlo floor the p-value is an upper bound
+        p_text = f"≤ {fmt(p, 3)} (Monte-Carlo floor)" if psd.get("ks_pvalue_at_floor", False) else fmt(p, 3)
+        fig.suptitle(f"{title}: KS p-value of the lognormal fit {p_text}" + (f"\n{note}" if note else ""))
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import runlog
 from .center import find_center
 from .fbp import _pad_mode, fbp
 from .normalize import flat_dark_normalize, remove_zingers
@@ -21,6 +22,7 @@ def reconstruct(
     pad: bool | str,
     min_transmission: float,
     center_tolerance_px: float,
+    logger=None,
 ) -> tuple[np.ndarray, dict]:
     """Reconstruct raw projections into a volume of linear attenuation coefficients.
 
@@ -49,6 +51,9 @@ def reconstruct(
         Largest accepted difference between the two centre estimates, in pixels
         (:func:`find_center`); beyond it ``info["center_warning"]`` is set.
 
+    logger : logging.Logger, optional
+        Each step is logged with the elapsed time, the back-projection as ``k/N`` slices.
+
     Returns
     -------
     volume : ndarray, float32, (n_rows, n_columns, n_columns)
@@ -57,8 +62,9 @@ def reconstruct(
         The provenance record written with the volume: ``center_px`` (used, px),
         ``center_source`` ("auto" or "given"), ``center_vo_px``,
         ``center_vo_rows_px``, ``center_phase_correlation_px``, ``center_difference_px``,
-        ``center_warning``, ``n_clipped``, ``n_zingers``, ``pixel_size_um``,
-        ``filter_name``, ``pad``, ``ring_filter_size``, ``ring_method``,
+        ``center_warning``, ``center_estimates_disagree`` (the two estimates differ by more
+        than ``center_tolerance_px``; False when there is no opposite pair), ``n_clipped``,
+        ``n_zingers``, ``pixel_size_um``, ``filter_name``, ``pad``, ``ring_filter_size``, ``ring_method``,
         ``n_ring_pixels_corrected`` (profile method only).
 
     Raises
@@ -86,12 +92,17 @@ def reconstruct(
     ps = projection_set
     if ps.pixel_size_um is None:
         raise ValueError(f"{ps.source}: pixel size unknown; give pixel_size_um")
+    step = runlog.Progress(logger, "reconstruction", "steps", every_fraction=0) if logger else None
     projections = ps.projections
     n_zingers = 0
     if zinger_threshold:
         projections, n_zingers = remove_zingers(projections, threshold=zinger_threshold)
+    if step:
+        step(1, 5, f"{n_zingers} zinger pixels replaced")
     line_integrals, n_clipped = flat_dark_normalize(projections, ps.flats, ps.darks, min_transmission)
     del projections
+    if step:
+        step(2, 5, f"flat/dark normalised, {n_clipped} pixels below the minimum transmission")
     n_ring_pixels = 0
     if ring_filter_size and ring_filter_size > 1:
         if ring_method == "profile":
@@ -100,11 +111,21 @@ def reconstruct(
             line_integrals = remove_rings_sorting(line_integrals, size=int(ring_filter_size))
         else:
             raise ValueError(f"ring_method must be 'profile' or 'sorting', got {ring_method!r}")
+    if step:
+        rings = f"ring filter {ring_method} of {int(ring_filter_size)} px" if ring_filter_size else "no ring filter"
+        step(3, 5, rings)
     centre = find_center(line_integrals, ps.theta_rad, tolerance_px=center_tolerance_px)
     if center_px is None:
         used, source = centre.center_px, "auto"
     else:
         used, source = float(center_px), "given"
+    if step:
+        step(
+            4,
+            5,
+            f"centre {runlog.number(used)} px ({source}; Vo {runlog.number(centre.center_vo_px)} px, "
+            f"phase correlation {runlog.number(centre.center_phase_correlation_px)} px)",
+        )
     volume = fbp(
         line_integrals,
         ps.theta_rad,
@@ -112,7 +133,10 @@ def reconstruct(
         filter_name=filter_name,
         pad=pad,
         pixel_size_um=float(ps.pixel_size_um),
+        progress=runlog.Progress(logger, "back-projection", "slices") if logger else None,
     )
+    if step:
+        step(5, 5, f"filtered back-projection ({filter_name}) of {volume.shape[0]} slices")
     info = {
         "center_px": float(used),
         "center_source": source,
@@ -121,6 +145,7 @@ def reconstruct(
         "center_phase_correlation_px": centre.center_phase_correlation_px,
         "center_difference_px": centre.difference_px,
         "center_warning": centre.warning,
+        "center_estimates_disagree": bool(abs(centre.difference_px) > center_tolerance_px),
         "n_clipped": int(n_clipped),
         "n_zingers": int(n_zingers),
         "pixel_size_um": float(ps.pixel_size_um),

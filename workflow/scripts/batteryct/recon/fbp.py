@@ -141,6 +141,7 @@ def fbp(
     pad: bool | str = True,
     pixel_size_um: float = 1.0,
     n_grid: int | None = None,
+    progress=None,
 ) -> np.ndarray:
     """Reconstruct by filtered back-projection (parallel beam), one slice per detector row.
 
@@ -169,6 +170,9 @@ def fbp(
     n_grid : int, optional
         Reconstruction grid is ``n_grid x n_grid`` (default ``n_columns``), centred on
         the rotation axis position ``(n_grid - 1) / 2``.
+    progress : callable, optional
+        Called as ``progress(rows_done, n_rows)`` after each chunk of slices (e.g. a
+        :class:`batteryct.runlog.Progress`).
 
     Returns
     -------
@@ -248,4 +252,6 @@ def fbp(
         _make_table(filtered, pad_left, n_cols, weights, table)
         del filtered
         _backproject(table, cos_t, sin_t, u_offset, n_grid, radius_px, out, z0)
+        if progress is not None:
+            progress(z1, n_rows)
     return out

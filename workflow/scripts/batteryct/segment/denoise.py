@@ -101,6 +101,7 @@ def denoise(
     patch_distance: int = 2,
     block_size: int | None = 128,
     tv_max_num_iter: int = 200,
+    progress=None,
 ) -> np.ndarray:
     """Denoise a volume with an edge-preserving filter.
 
@@ -133,6 +134,9 @@ def denoise(
     tv_max_num_iter : int, optional
         Iterations of the TV solver. TV is global and runs on the whole volume at once
         (several float32 copies: mind the memory on large volumes).
+    progress : callable, optional
+        Called as ``progress(blocks_done, n_blocks)`` after each NLM block (e.g. a
+        :class:`batteryct.runlog.Progress`).
 
     Returns
     -------
@@ -170,10 +174,15 @@ def denoise(
     )
     shape = np.array(vol.shape)
     if block_size is None or np.all(shape <= block_size):
-        return np.asarray(denoise_nl_means(vol, **kwargs), dtype=np.float32)
+        out = np.asarray(denoise_nl_means(vol, **kwargs), dtype=np.float32)
+        if progress is not None:
+            progress(1, 1)
+        return out
     halo = int(patch_distance) + int(patch_size) // 2 + 1
     bs = int(block_size)
     out = np.empty_like(vol)
+    n_blocks = int(np.prod([-(-int(n) // bs) for n in shape]))
+    done = 0
     for z0 in range(0, shape[0], bs):
         for y0 in range(0, shape[1], bs):
             for x0 in range(0, shape[2], bs):
@@ -184,4 +193,7 @@ def denoise(
                 res = denoise_nl_means(np.ascontiguousarray(vol[a[0] : b[0], a[1] : b[1], a[2] : b[2]]), **kwargs)
                 o0, o1 = c0 - a, c1 - a
                 out[c0[0] : c1[0], c0[1] : c1[1], c0[2] : c1[2]] = res[o0[0] : o1[0], o0[1] : o1[1], o0[2] : o1[2]]
+                done += 1
+                if progress is not None:
+                    progress(done, n_blocks)
     return out

@@ -64,7 +64,9 @@ class MultiphaseResult(SegmentationResult):
     model: PhaseModel
 
 
-def _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info):
+def _prepare(
+    vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info, progress=None
+):
     """ROI, noise sigma and denoised volume (shared by both paths)."""
     t = time.perf_counter()
     roi = None if fov_radius_fraction is None else fov_cylinder_mask(vol.shape, fov_radius_fraction)
@@ -73,7 +75,13 @@ def _prepare(vol, denoise_method, denoise_strength, fov_radius_fraction, patch_s
     timings["noise_estimate"] = time.perf_counter() - t
     t = time.perf_counter()
     den = denoise(
-        vol, denoise_method, denoise_strength, sigma=sigma, patch_size=patch_size, patch_distance=patch_distance
+        vol,
+        denoise_method,
+        denoise_strength,
+        sigma=sigma,
+        patch_size=patch_size,
+        patch_distance=patch_distance,
+        progress=progress,
     )
     timings["denoise"] = time.perf_counter() - t
     return roi, den
@@ -243,6 +251,7 @@ def segment_volume(
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION,
     ring_correction: bool = True,
     return_posteriors: bool = False,
+    progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
 
@@ -284,6 +293,8 @@ def segment_volume(
     return_posteriors : bool, optional
         2 phases only: also return the float16 posteriors ``(3, z, y, x)`` (pore, binder,
         active).
+    progress : callable, optional
+        ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
     Returns
     -------
@@ -355,7 +366,7 @@ def segment_volume(
         seed,
     )
     roi, den = _prepare(
-        vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info
+        vol, denoise_method, denoise_strength, fov_radius_fraction, patch_size, patch_distance, timings, info, progress
     )
     sizes = dict(min_solid_voxels=min_solid_voxels, min_pore_voxels=min_pore_voxels, max_samples=max_samples, seed=seed)
     if n_solid_phases == 1:
