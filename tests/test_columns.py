@@ -60,7 +60,7 @@ def test_intervals_say_how_they_were_computed():
 
 def test_the_two_bruggeman_exponents_are_told_apart():
     transport = columns.describe("bruggeman_exponent_through_plane")[1]
-    acceptance = columns.describe("bruggeman_alpha")[1]
+    acceptance = columns.describe("kappa_porosity_exponent")[1]
     assert "τ = ε^-α" in transport and "κ = κ₀ ε^α" in acceptance
 
 

@@ -557,7 +557,8 @@ def acceptance_table(
                 "permeability_um2": perm,
                 "permeability_m2": perm * 1e-12,
                 "kappa0_S_m": float(cfg.kappa0_S_m),
-                "bruggeman_alpha": float(cfg.bruggeman_alpha),
+                # not the transport table's bruggeman_exponent_* (α of τ = ε^-α): another α
+                "kappa_porosity_exponent": float(cfg.bruggeman_alpha),
                 "kappa_eff_S_m": kappa_eff,
                 "macmullin_number": float(cfg.kappa0_S_m) / kappa_eff,
                 "D_s_cm2_s": float(cfg.D_s_cm2_s),

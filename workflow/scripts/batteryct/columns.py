@@ -246,7 +246,10 @@ EXACT: dict[str, str | tuple[str, str]] = {
     "kozeny_carman_constant": (_DL, "Kozeny–Carman constant of the permeability estimate."),
     "permeability_m2": "Kozeny–Carman permeability.",
     "permeability_um2": "Kozeny–Carman permeability.",
-    "bruggeman_alpha": (_DL, "Bruggeman exponent α of the electrolyte conductivity κ = κ₀ ε^α."),
+    "kappa_porosity_exponent": (
+        _DL,
+        "Bruggeman exponent α of the electrolyte conductivity κ = κ₀ ε^α (config acceptance.bruggeman_alpha).",
+    ),
     "kappa0_S_m": "Bulk electrolyte conductivity κ₀.",
     "kappa_eff_S_m": "Effective electrolyte conductivity κ₀ ε^α.",
     "macmullin_number": (_DL, "MacMullin number κ₀ / κ_eff."),
