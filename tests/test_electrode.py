@@ -192,3 +192,23 @@ def test_transport_box_is_cropped_unless_the_labels_are_a_box(tmp_path):
     whole = io.read_transport_box(tmp_path / "imported.h5", crop)
     assert np.array_equal(whole.labels, labels) and whole.posteriors is None and whole.class_codes is None
     assert whole.voxel_size_um == (1.0, 0.5, 0.5)
+
+
+def test_with_intervals_puts_each_interval_after_its_value_and_counts_get_whole_bounds():
+    row = {"porosity": 0.40, "network_n_pores": 1426, "tortuosity_factor_z": 2.0}
+    samples = [
+        {"porosity": 0.39 + 0.002 * i, "network_n_pores": 1300 + 17 * i, "tortuosity_factor_z": 2.0} for i in range(8)
+    ]
+    out = electrode.with_intervals(row, samples)
+    assert list(out)[:6] == [
+        "porosity",
+        "porosity_ci_low",
+        "porosity_ci_high",
+        "network_n_pores",
+        "network_n_pores_ci_low",
+        "network_n_pores_ci_high",
+    ]
+    lo, hi = electrode.interval([s["network_n_pores"] for s in samples], 1426)
+    assert lo % 1 and hi % 1  # the raw bounds are not whole here
+    assert (out["network_n_pores_ci_low"], out["network_n_pores_ci_high"]) == (np.floor(lo), np.ceil(hi))
+    assert out["network_n_pores"] == 1426 and out["porosity_ci_low"] % 1 != 0

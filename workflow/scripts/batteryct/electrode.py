@@ -10,6 +10,7 @@ are in-plane. :func:`value_metrics` gives every metric of the hard labels,
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -727,23 +728,28 @@ def with_intervals(row: dict, sample_rows: list[dict], level: float = 0.95) -> d
     Returns
     -------
     dict
-        ``row`` with the interval bounds (unit of each metric) and
-        ``uncertainty_samples`` (the number of samples).
+        ``row`` with the interval bounds (unit of each metric) after each metric, and
+        ``uncertainty_samples`` (the number of samples). The bounds of an integer metric
+        (a count) are whole numbers: the interval widened to the integers around it.
 
     Raises
     ------
     ValueError
         If a metric of ``row`` is missing from a sample row.
     """
-    out = dict(row)
     metric_keys = [k for k in row if not k.endswith(("_ci_low", "_ci_high")) and k != "uncertainty_samples"]
     for i, s in enumerate(sample_rows):
         missing = [k for k in metric_keys if k not in s]
         if missing:
             raise ValueError(f"uncertainty sample {i} lacks metrics {missing}")
-    for key in metric_keys:
-        lo, hi = interval([s[key] for s in sample_rows], row[key], level)
-        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = _bounded(key, lo, hi)
+    out = {}
+    for key in metric_keys:  # each value followed by its interval
+        lo, hi = _bounded(key, *interval([s[key] for s in sample_rows], row[key], level))
+        if isinstance(row[key], (int, np.integer)) and not isinstance(row[key], (bool, np.bool_)):
+            # a count's interval is of counts: widened to the integers around it
+            lo = float(math.floor(lo)) if math.isfinite(lo) else lo
+            hi = float(math.ceil(hi)) if math.isfinite(hi) else hi
+        out[key], out[f"{key}_ci_low"], out[f"{key}_ci_high"] = row[key], lo, hi
     out["uncertainty_samples"] = len(sample_rows)
     return out
 
