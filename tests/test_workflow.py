@@ -469,9 +469,29 @@ print(json.dumps(sorted(files)))
 """
 
 
+_SCRIPT_MODULES: dict[str, set] = {}  # script -> library files it loads, relative to workflow/scripts
+
+
+def _library_files_loaded(scripts: Path, script: str) -> set:
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", RUNTIME_IMPORTS, str(scripts / script), str(scripts)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = [Path(f) for f in json.loads(proc.stdout) if f]
+    return {f.relative_to(scripts).as_posix() if f.is_relative_to(scripts) else str(f) for f in files}
+
+
 def rules_whose_scripts_load(workflow_copy: Path, module_file: Path) -> set:
     """Rules whose script, run in a fresh interpreter, loads ``module_file`` (an independent
-    check of the static import analysis behind the code hashes)."""
+    check of the static import analysis behind the code hashes).
+
+    Each script is run once per session (two at a time): the copies of the parametrised
+    test differ by a comment only, which loads no other module.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     scripts = workflow_copy / "workflow" / "scripts"
     rule_script = {}
     for smk in (workflow_copy / "workflow" / "rules").glob("*.smk"):
@@ -479,17 +499,11 @@ def rules_whose_scripts_load(workflow_copy: Path, module_file: Path) -> set:
             r"^rule (\w+):.*?script:\s*\n\s*\"\.\./scripts/(\w+\.py)\"", smk.read_text(), flags=re.S | re.M
         ):
             rule_script[rule] = script
-    out = set()
-    for rule, script in rule_script.items():
-        proc = subprocess.run(
-            [sys.executable, "-I", "-c", RUNTIME_IMPORTS, str(scripts / script), str(scripts)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        if str(module_file) in json.loads(proc.stdout):
-            out.add(rule)
-    return out
+    todo = sorted(set(rule_script.values()) - set(_SCRIPT_MODULES))
+    with ThreadPoolExecutor(2) as pool:
+        _SCRIPT_MODULES.update(zip(todo, pool.map(lambda script: _library_files_loaded(scripts, script), todo)))
+    target = module_file.relative_to(scripts).as_posix()
+    return {rule for rule, script in rule_script.items() if target in _SCRIPT_MODULES[script]}
 
 
 @pytest.mark.parametrize("module", ["batteryct.random_walk", "batteryct.metrics", "batteryct.io"])
