@@ -513,23 +513,15 @@ def test_reconstruct_flags_disagreeing_centres_and_logs_its_steps(caplog):
     data = ProjectionSet(
         projections=counts, flats=flats, darks=np.zeros_like(flats), theta_rad=THETA, pixel_size_um=0.5, source="x"
     )
-    settings = dict(
-        zinger_threshold=None,
-        ring_filter_size=0,
-        ring_method="profile",
-        center_px=None,
-        filter_name="ramp",
-        pad=True,
-        min_transmission=1e-4,
-    )
+    settings = {**SETTINGS, "zinger_threshold": None, "min_transmission": 1e-4}  # tolerance 0.5 px
     logger = logging.getLogger("batteryct.test_recon")
     with caplog.at_level(logging.INFO, logger="batteryct.test_recon"):
-        _, info = recon.reconstruct(data, **settings, center_tolerance_px=0.5, logger=logger)
+        _, info = recon.reconstruct(data, **settings, logger=logger)
     assert info["center_estimates_disagree"] is True
     messages = [r.getMessage() for r in caplog.records]
     assert [m.split(" (")[0].split(",")[0] for m in messages if m.startswith("reconstruction")] == [
         f"reconstruction: {k}/5 steps" for k in range(1, 6)
     ]
     assert any(m.startswith("back-projection: 4/4 slices") and m.endswith("s elapsed") for m in messages)
-    _, info = recon.reconstruct(data, **settings, center_tolerance_px=5.0)
+    _, info = recon.reconstruct(data, **{**settings, "center_tolerance_px": 5.0})
     assert info["center_estimates_disagree"] is False
