@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from batteryct.provenance import script_code_hash
+from batteryct.provenance import LibrarySnapshot
 from batteryct.sheets import drop_demo_campaign, load_campaign, load_sheet, validate_config
 
 # a campaign of one's own (its config names its samples sheet) does not inherit the demo's
@@ -23,15 +23,20 @@ SAMPLES, SCANS, SCAN_PROBLEMS = load_campaign(
 )
 for _message in SCAN_PROBLEMS.values():
     logger.warning(f"batteryct: {_message} (that scan's job will fail)")
+# the sheets as plain dicts: input functions run per job, and a pandas lookup per call
+# costs more than the rest of the DAG build on a 50-scan campaign
+SCAN_ROWS = dict(zip(SCANS.index, SCANS.to_dict("records")))
+SAMPLE_KINDS = dict(zip(SAMPLES.index, SAMPLES["kind"]))
 
 ID = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+LIBRARY = LibrarySnapshot(SCRIPTS / "batteryct")
 
 
 def script_code(script):
     """Hash of the library code ``workflow/scripts/{script}.py`` reaches, for ``params:``:
     editing a module reruns exactly the rules whose scripts import it (transitively)."""
-    return script_code_hash(SCRIPTS / f"{script}.py", SCRIPTS / "batteryct")
+    return LIBRARY.code_hash(SCRIPTS / f"{script}.py")
 
 
 wildcard_constraints:
@@ -49,7 +54,7 @@ SIMULATED_OUTPUTS = {
 
 
 def scan_keys():
-    return [(s, c) for s, c in SCANS.index]
+    return list(SCAN_ROWS)
 
 
 def simulation_spec(wildcards):
@@ -60,7 +65,8 @@ def simulation_spec(wildcards):
 
 
 def scan_row(wildcards):
-    return SCANS.loc[(wildcards.sample, wildcards.scan)]
+    """The scan's sheet row, as a dict of column to value."""
+    return SCAN_ROWS[(wildcards.sample, wildcards.scan)]
 
 
 def projections_input(wildcards):
@@ -77,7 +83,7 @@ def projections_input(wildcards):
 
 @lru_cache(maxsize=None)  # the sheets do not change once loaded; called per job and per key
 def is_labels_scan(sample, scan):
-    labels = SCANS.loc[(sample, scan)].get("labels")
+    labels = SCAN_ROWS[(sample, scan)].get("labels")
     return isinstance(labels, str) and bool(labels)
 
 
@@ -93,7 +99,7 @@ def labels_input(wildcards):
 @lru_cache(maxsize=None)  # called per scan by every figure input function
 def is_volume_scan(sample, scan):
     """A scan given as an existing reconstruction (scans sheet column 'volume', e.g. a Zeiss .txm)."""
-    volume = SCANS.loc[(sample, scan)].get("volume")
+    volume = SCAN_ROWS[(sample, scan)].get("volume")
     return isinstance(volume, str) and bool(volume)
 
 
@@ -116,7 +122,6 @@ def volume_input(wildcards):
 def scan_params(wildcards):
     """Per-scan facts a job needs: sample kind, pixel size override, sheet problems."""
     row = scan_row(wildcards)
-    known = wildcards.sample in SAMPLES.index
     pixel = row.get("pixel_size_um")
     text = lambda key: row.get(key) if isinstance(row.get(key), str) else None  # noqa: E731
     return {
@@ -127,7 +132,7 @@ def scan_params(wildcards):
         "volume": text("volume"),
         "phase_map": text("phase_map"),
         "pixel_size_um": list(pixel) if isinstance(pixel, tuple) else pixel,  # float, [dz, dy, dx] or None
-        "kind": SAMPLES.loc[wildcards.sample, "kind"] if known else None,
+        "kind": SAMPLE_KINDS.get(wildcards.sample),
         "problem": SCAN_PROBLEMS.get((wildcards.sample, wildcards.scan)),
     }
 
@@ -180,8 +185,12 @@ def _simulated_scan_keys():
 
 def scan_keys_of_kinds(kinds):
     """Scans whose sample kind is one of ``kinds``."""
-    kinds = set(kinds)
-    return [(s, c) for s, c in scan_keys() if s in SAMPLES.index and SAMPLES.loc[s, "kind"] in kinds]
+    return list(_scan_keys_of_kinds(frozenset(kinds)))
+
+
+@lru_cache(maxsize=None)  # called by most rules' input functions; the sheets do not change
+def _scan_keys_of_kinds(kinds):
+    return tuple((s, c) for s, c in SCAN_ROWS if SAMPLE_KINDS.get(s) in kinds)
 
 
 def particle_scan_keys():
@@ -196,7 +205,7 @@ def transport_scan_keys():
 
 def has_posteriors(sample, scan):
     """Segmented electrode scans store class posteriors (segment.py); imported labels do not."""
-    return not is_labels_scan(sample, scan) and SAMPLES.loc[sample, "kind"] == "electrode"
+    return not is_labels_scan(sample, scan) and SAMPLE_KINDS.get(sample) == "electrode"
 
 
 def transport_sample_inputs(wildcards):

@@ -22,7 +22,7 @@ def projection_scan_keys():
 
 def powder_scan_keys():
     """Particle scans of powder samples (gallery, PSD, shape figures)."""
-    return [(s, c) for s, c in particle_scan_keys() if SAMPLES.loc[s, "kind"] == "powder"]
+    return [(s, c) for s, c in particle_scan_keys() if SAMPLE_KINDS[s] == "powder"]
 
 
 def segmentation_figure_input(wildcards):

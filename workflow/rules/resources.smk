@@ -12,9 +12,9 @@ def scan_voxels(sample, scan):
     key = f"{sample}/{scan}"
     if key in SIMULATED and not is_labels_scan(sample, scan):
         return int(SIMULATED[key]["n_voxels"]) ** 3
-    if (sample, scan) not in SCANS.index:
+    row = SCAN_ROWS.get((sample, scan))
+    if row is None:
         return None
-    row = SCANS.loc[(sample, scan)]
     if is_labels_scan(sample, scan):
         return declared_volume_voxels(row["labels"])
     path = row.get("projections")

@@ -91,6 +91,76 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+class LibrarySnapshot:
+    """The library's sources, each located, read and parsed once.
+
+    A Snakefile hashes about 50 scripts over the same modules (:func:`script_code_hash`
+    per rule); one snapshot for all of them keeps that to one read per module. Files are
+    read when first needed and kept: make a new snapshot to see later edits.
+
+    Parameters
+    ----------
+    library_dir : pathlib.Path, optional
+        The ``batteryct`` package folder (default: this library).
+
+    Examples
+    --------
+    >>> snapshot = LibrarySnapshot()
+    >>> "batteryct.transport" in snapshot.imports("batteryct.electrode")
+    True
+    """
+
+    def __init__(self, library_dir: Path | None = None):
+        self.library_dir = library_dir
+        self._paths: dict[str, Path | None] = {}
+        self._texts: dict[str, bytes] = {}
+
+    def path(self, module: str) -> Path | None:
+        """:func:`module_path` of ``module``."""
+        if module not in self._paths:
+            self._paths[module] = module_path(module, self.library_dir)
+        return self._paths[module]
+
+    def source(self, module: str) -> bytes:
+        """The source bytes of a library module."""
+        if module not in self._texts:
+            self._texts[module] = self.path(module).read_bytes()
+        return self._texts[module]
+
+    def imports(self, source: str | Path) -> set[str]:
+        """:func:`library_imports` of ``source``."""
+        seen: set[str] = set()
+        todo: list[str] = []
+        if isinstance(source, str) and source.split(".")[0] == PACKAGE:
+            if self.path(source) is None:
+                raise ValueError(f"no batteryct module {source!r}")
+            todo.append(source)
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ValueError(f"no batteryct module or script {str(source)!r}")
+            todo.extend(_imported_names(_import_statements(path.read_text()), "__script__", False))
+        while todo:
+            for name in _with_parents(todo.pop()):
+                if name in seen:
+                    continue
+                path = self.path(name)
+                if path is None:
+                    continue
+                seen.add(name)
+                text = self.source(name).decode()
+                todo.extend(_module_imports(text, name, path.name == "__init__.py", str(path)))
+        return seen
+
+    def code_hash(self, script: str | Path) -> str:
+        """:func:`script_code_hash` of ``script``."""
+        h = hashlib.sha256()
+        for name in sorted(self.imports(Path(script))):
+            h.update(name.encode())
+            h.update(self.source(name))
+        return h.hexdigest()[:16]
+
+
 def library_imports(source: str | Path, library_dir: Path | None = None) -> set[str]:
     """Find the library modules a script or module reaches, directly or through others.
 
@@ -118,39 +188,16 @@ def library_imports(source: str | Path, library_dir: Path | None = None) -> set[
     >>> sorted(m for m in library_imports("batteryct.electrode") if m.startswith("batteryct.transport"))[:2]
     ['batteryct.transport', 'batteryct.transport._kernels']
     """
-    seen: set[str] = set()
-    todo: list[str] = []
-    if isinstance(source, str) and source.split(".")[0] == PACKAGE:
-        if module_path(source, library_dir) is None:
-            raise ValueError(f"no batteryct module {source!r}")
-        todo.append(source)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ValueError(f"no batteryct module or script {str(source)!r}")
-        todo.extend(_imported_names(_import_statements(path.read_text()), "__script__", False))
-    while todo:
-        for name in _with_parents(todo.pop()):
-            if name in seen:
-                continue
-            path = module_path(name, library_dir)
-            if path is None:
-                continue
-            seen.add(name)
-            todo.extend(_module_imports(path.read_text(), name, path.name == "__init__.py", str(path)))
-    return seen
+    return LibrarySnapshot(library_dir).imports(source)
 
 
 def script_code_hash(script: str | Path, library_dir: Path | None = None) -> str:
     """Hash (SHA-256, 16 hex digits) every library module a script reaches (:func:`library_imports`).
 
-    The script's own text is not included: Snakemake already reruns a rule whose script changed.
+    The script's own text is not included: Snakemake already reruns a rule whose script
+    changed. For many scripts over one library, use :meth:`LibrarySnapshot.code_hash`.
     """
-    h = hashlib.sha256()
-    for name in sorted(library_imports(Path(script), library_dir)):
-        h.update(name.encode())
-        h.update(module_path(name, library_dir).read_bytes())
-    return h.hexdigest()[:16]
+    return LibrarySnapshot(library_dir).code_hash(script)
 
 
 def params_hash(params: dict) -> str:
