@@ -99,7 +99,8 @@ def main():
     post = np.ascontiguousarray(post[(slice(None),) + box])
     box = (slice(None),) * 3
     hwm_reset = _reset_peak_rss()
-    p = {k: v for k, v in cfg["transport"].items() if k != "kinds"}  # transport_metrics' keywords
+    # transport_metrics' keywords: the rest choose the sample kinds and the jobs' layout
+    p = {k: v for k, v in cfg["transport"].items() if k not in ("kinds", "uncertainty_samples_per_job")}
     p["uncertainty_samples"] = args.uncertainty
     voxel = float(spec["voxel_size_um"])
     if args.workers <= 1:

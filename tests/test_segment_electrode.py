@@ -130,7 +130,7 @@ def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
     vol, truth = scan
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     p = dict(cfg["transport"], random_walk_walkers=500, random_walk_steps=20000, uncertainty_samples=8)
-    p.pop("kinds")  # the rest are transport_metrics' keywords
+    p.pop("kinds"), p.pop("uncertainty_samples_per_job")  # the rest are transport_metrics' keywords
     box = fov.box_roi(vol.shape, cfg["metrics"]["roi_radius_fraction"])
     row, _, _ = electrode.transport_metrics(
         result.labels[box],

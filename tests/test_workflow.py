@@ -65,7 +65,8 @@ TINY["simulate"] = {
         },
     },
 }
-TINY["transport"].update({"random_walk_walkers": 1000, "random_walk_steps": 20000, "uncertainty_samples": 3})
+TINY["transport"].update({"random_walk_walkers": 1000, "random_walk_steps": 20000})
+TINY["transport"].update({"uncertainty_samples": 3, "uncertainty_samples_per_job": 2})
 # Model fits: a short GITT record and a spectrum of E1 from the virtual cycler (one size from
 # the cells sheet: the 40-voxel phantom has too few whole particles), a sheet-only series
 TINY.update(
@@ -402,7 +403,7 @@ def test_changed_segmentation_parameter_reruns_segmentation_and_downstream_only(
         "validate_particles": 2,
         "transport_contacts": 1,
         "transport_value": 1,
-        "transport_sample": 3,
+        "transport_sample": 2,  # samples 0-1 and 2
         "transport": 1,
         "scan_metrics_table": 1,
         "validation_table": 1,
@@ -439,10 +440,11 @@ def test_more_uncertainty_samples_compute_only_the_new_ones(campaign):
     jobs, text = dry_run_with_config(
         workdir, lambda c: c["transport"].update(uncertainty_samples=c["transport"]["uncertainty_samples"] + 1)
     )
-    # sample i depends on (seed, i) only: the value and the 3 samples made stay valid
+    # sample i depends on (seed, i) only: the value and the full batch 0-1 stay valid; the
+    # partial batch 2 becomes batch 2-3
     assert "transport_value" not in jobs and "transport_contacts" not in jobs and "segment" not in jobs
     assert jobs["transport_sample"] == 1 and jobs["transport"] == 1
-    assert "sample_003.parquet" in text
+    assert "samples_002-003.parquet" in text and "samples_000-001.parquet" not in text
 
 
 def summary_statuses(summary_output: str) -> dict:

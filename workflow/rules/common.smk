@@ -209,11 +209,15 @@ def has_posteriors(sample, scan):
 
 
 def transport_sample_inputs(wildcards):
-    """The scan's posterior-sample rows (none without posteriors or with 0 samples)."""
+    """The scan's posterior-sample tables, one per transport_sample job (none without
+    posteriors or with 0 samples)."""
     if not has_posteriors(wildcards.sample, wildcards.scan):
         return []
-    n = int(config["transport"]["uncertainty_samples"])
-    return [f"results/transport_samples/{wildcards.sample}/{wildcards.scan}/sample_{i:03d}.parquet" for i in range(n)]
+    batches = job_model.sample_batches(
+        config["transport"]["uncertainty_samples"], config["transport"].get("uncertainty_samples_per_job", 1)
+    )
+    folder = f"results/transport_samples/{wildcards.sample}/{wildcards.scan}"
+    return [f"{folder}/samples_{first:03d}-{last:03d}.parquet" for first, last in batches]
 
 
 def transport_params(*exclude):

@@ -1,8 +1,10 @@
 # Electrode transport: tortuosity (finite volumes, random walk), conductivity, pore network,
-# and their 95 % intervals from posterior label samples, one job per sample.
+# and their 95 % intervals from posterior label samples, transport.uncertainty_samples_per_job
+# samples per job.
 
 UNCERTAINTY_KEYS = (
     "uncertainty_samples",
+    "uncertainty_samples_per_job",
     "uncertainty_correlation_voxels",
     "uncertainty_global_weight",
     "uncertainty_rtol",
@@ -70,13 +72,14 @@ rule transport_sample:
         labels="results/segmentations/{sample}/{scan}.h5",
         contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
     output:
-        row="results/transport_samples/{sample}/{scan}/sample_{index}.parquet",
+        rows="results/transport_samples/{sample}/{scan}/samples_{first}-{last}.parquet",
     log:
-        "results/logs/transport_sample/{sample}/{scan}_{index}.log",
+        "results/logs/transport_sample/{sample}/{scan}_{first}-{last}.log",
     benchmark:
-        "results/benchmarks/transport_sample/{sample}/{scan}_{index}.tsv"
+        "results/benchmarks/transport_sample/{sample}/{scan}_{first}-{last}.tsv"
     wildcard_constraints:
-        index=r"\d{3}",
+        first=r"\d{3}",
+        last=r"\d{3}",
     conda:
         "../../envs/segment.yaml"
     envmodules:
@@ -84,11 +87,16 @@ rule transport_sample:
     threads: 1
     resources:
         mem_mb=stage_mem_mb("transport_sample"),
-        runtime=stage_runtime("transport_sample"),
+        runtime=lambda wildcards, attempt: job_model.runtime_min(
+            "transport_sample",
+            scan_voxels(wildcards.sample, wildcards.scan),
+            attempt,
+            n_items=int(wildcards.last) - int(wildcards.first) + 1,
+        ),
     params:
         scan=scan_params,
-        index=lambda wildcards: int(wildcards.index),
-        transport=transport_params("uncertainty_samples"),
+        indices=lambda wildcards: list(range(int(wildcards.first), int(wildcards.last) + 1)),
+        transport=transport_params("uncertainty_samples", "uncertainty_samples_per_job"),
         roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
         code=script_code("transport_sample"),
     script:

@@ -15,7 +15,8 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         for k in ("sample", "scan", "box_shape") + tuple(k for k in list(row) if k.startswith("voxel_size"))
     }
     if sm.input.samples:
-        samples = [pd.read_parquet(p).iloc[0].drop("sample_index").to_dict() for p in sm.input.samples]
+        table = pd.concat([pd.read_parquet(p) for p in sm.input.samples], ignore_index=True)
+        samples = table.sort_values("sample_index").drop(columns="sample_index").to_dict("records")
         row = with_intervals(row, samples)
         log.info(f"{len(samples)} uncertainty samples")
     else:

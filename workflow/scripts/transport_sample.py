@@ -1,4 +1,4 @@
-"""Rule transport_sample: every transport metric on one label volume drawn from the posteriors."""
+"""Rule transport_sample: every transport metric on label volumes drawn from the posteriors, one row per sample."""
 
 from functools import partial
 
@@ -21,14 +21,17 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
     settings = dict(sm.params.transport)
     del settings["kinds"]  # which sample kinds get transport metrics: the workflow's choice
     del settings["particle_min_radius_um"]  # the partition is made by transport_contacts
-    row = sample_metrics(
-        box.labels,
-        box.posteriors,
-        box.class_codes,
-        sm.params.index,
-        box.voxel_size_um,
-        grown_instances=partition.grown_instances,
-        logger=log,
-        **settings,
-    )
-    io.write_table(sm.output.row, pd.DataFrame([{"sample_index": sm.params.index, **row}]))
+    rows = []
+    for index in sm.params.indices:
+        row = sample_metrics(
+            box.labels,
+            box.posteriors,
+            box.class_codes,
+            index,
+            box.voxel_size_um,
+            grown_instances=partition.grown_instances,
+            logger=log,
+            **settings,
+        )
+        rows.append({"sample_index": index, **row})
+    io.write_table(sm.output.rows, pd.DataFrame(rows))

@@ -122,7 +122,7 @@ class LibrarySnapshot:
         return self._paths[module]
 
     def source(self, module: str) -> bytes:
-        """The source bytes of a library module."""
+        """Return the source bytes of a library module."""
         if module not in self._texts:
             self._texts[module] = self.path(module).read_bytes()
         return self._texts[module]

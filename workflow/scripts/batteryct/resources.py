@@ -133,7 +133,7 @@ def mem_mb(stage: str, n_voxels: int | None, attempt: int = 1) -> int:
     return int(math.ceil(max(MIN_MEM_MB, HEADROOM_MEMORY * model))) * int(attempt)
 
 
-def runtime_min(stage: str, n_voxels: int | None, attempt: int = 1) -> int:
+def runtime_min(stage: str, n_voxels: int | None, attempt: int = 1, n_items: int = 1) -> int:
     """Wall time (minutes) a job of ``stage`` asks for on a scan of ``n_voxels`` voxels.
 
     Parameters
@@ -144,11 +144,14 @@ def runtime_min(stage: str, n_voxels: int | None, attempt: int = 1) -> int:
         Voxels of the scan's volume (None: :data:`DEFAULT_VOXELS`).
     attempt : int
         Snakemake's attempt number.
+    n_items : int
+        Items the job computes one after the other (the posterior samples of a
+        ``transport_sample`` job); the model is per item.
 
     Returns
     -------
     int
-        ``max(MIN_RUNTIME_MIN, HEADROOM_TIME * model / 60) * attempt``, rounded up.
+        ``max(MIN_RUNTIME_MIN, HEADROOM_TIME * n_items * model / 60) * attempt``, rounded up.
 
     Examples
     --------
@@ -159,5 +162,34 @@ def runtime_min(stage: str, n_voxels: int | None, attempt: int = 1) -> int:
     (15, 681)
     """
     m = STAGES[stage]
-    model_s = m.base_s + m.s_per_mvoxel * _voxels(n_voxels) / 1e6
+    model_s = (m.base_s + m.s_per_mvoxel * _voxels(n_voxels) / 1e6) * int(n_items)
     return int(math.ceil(max(MIN_RUNTIME_MIN, HEADROOM_TIME * model_s / 60.0))) * int(attempt)
+
+
+def sample_batches(n_samples: int, per_job: int = 1) -> list[tuple[int, int]]:
+    """Split posterior-sample indices ``0 .. n_samples - 1`` into the jobs that compute them.
+
+    Batches start at multiples of ``per_job``, so raising ``n_samples`` keeps every full
+    batch already made and redoes at most the last, partial one.
+
+    Parameters
+    ----------
+    n_samples : int
+        Posterior samples of a scan (config ``transport.uncertainty_samples``).
+    per_job : int
+        Samples one job computes (``transport.uncertainty_samples_per_job``).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(first, last)`` sample index of each job, both included.
+
+    Examples
+    --------
+    >>> sample_batches(8, 4), sample_batches(9, 4), sample_batches(3)
+    ([(0, 3), (4, 7)], [(0, 3), (4, 7), (8, 8)], [(0, 0), (1, 1), (2, 2)])
+    """
+    if int(per_job) < 1:
+        raise ValueError(f"per_job must be >= 1, got {per_job}")
+    step = int(per_job)
+    return [(first, min(first + step, int(n_samples)) - 1) for first in range(0, int(n_samples), step)]
