@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from batteryct.provenance import LibrarySnapshot
-from batteryct.sheets import drop_demo_campaign, load_campaign, load_sheet, validate_config
+from batteryct.sheets import drop_demo_campaign, load_campaign_records, load_sheet_records, validate_config
 
 # a campaign of one's own (its config names its samples sheet) does not inherit the demo's
 # virtual scanner or model-fit sheets from config/config.yaml
@@ -15,7 +15,10 @@ for _key in drop_demo_campaign(config, workflow.config_settings.overwrite_config
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml")
 
-SAMPLES, SCANS, SCAN_PROBLEMS = load_campaign(
+# the sheets as plain dicts, sample -> row and (sample, scan) -> row: input functions run
+# per job, and pandas (its import and a lookup per call) would cost more than the rest of
+# the DAG build of a 50-scan campaign
+SAMPLES, SCAN_ROWS, SCAN_PROBLEMS, (SAMPLE_COLUMNS, _) = load_campaign_records(
     config["samples"],
     config["scans"],
     workflow.source_path("../schemas/samples.schema.yaml"),
@@ -23,10 +26,7 @@ SAMPLES, SCANS, SCAN_PROBLEMS = load_campaign(
 )
 for _message in SCAN_PROBLEMS.values():
     logger.warning(f"batteryct: {_message} (that scan's job will fail)")
-# the sheets as plain dicts: input functions run per job, and a pandas lookup per call
-# costs more than the rest of the DAG build on a 50-scan campaign
-SCAN_ROWS = dict(zip(SCANS.index, SCANS.to_dict("records")))
-SAMPLE_KINDS = dict(zip(SAMPLES.index, SAMPLES["kind"]))
+SAMPLE_KINDS = {s: row["kind"] for s, row in SAMPLES.items()}
 
 ID = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
@@ -153,9 +153,7 @@ def mosaic_simulation_spec(wildcards):
 
 
 def mosaic_samples():
-    if "mosaic" not in SAMPLES:
-        return []
-    return [s for s, m in zip(SAMPLES["sample"], SAMPLES["mosaic"]) if isinstance(m, str) and m]
+    return [s for s, row in SAMPLES.items() if isinstance(row.get("mosaic"), str) and row["mosaic"]]
 
 
 def simulated_mosaic_samples():
@@ -164,14 +162,14 @@ def simulated_mosaic_samples():
 
 def mosaic_input(wildcards):
     """The sample's mosaic when it exists or a rule makes it (else the job reports it)."""
-    path = SAMPLES.loc[wildcards.sample, "mosaic"]
+    path = SAMPLES[wildcards.sample]["mosaic"]
     if path in SIMULATED_OUTPUTS or Path(path).exists():
         return path
     return []
 
 
 def mosaic_params(wildcards):
-    return {"sample": wildcards.sample, "mosaic": SAMPLES.loc[wildcards.sample, "mosaic"]}
+    return {"sample": wildcards.sample, "mosaic": SAMPLES[wildcards.sample]["mosaic"]}
 
 
 def simulated_scan_keys():
@@ -237,8 +235,8 @@ def simulated_transport_scan_keys():
 
 def sample_properties(wildcards=None):
     """Sample sheet columns the acceptance needs, as plain records."""
-    cols = [c for c in ("sample", "kind", "material", "density_g_cm3") if c in SAMPLES]
-    return [{k: (None if v != v else v) for k, v in rec.items()} for rec in SAMPLES[cols].to_dict("records")]
+    cols = [c for c in ("sample", "kind", "material", "density_g_cm3") if c in SAMPLE_COLUMNS]
+    return [{c: row[c] for c in cols} for row in SAMPLES.values()]
 
 
 def report_tables():
@@ -284,24 +282,24 @@ def failure_inputs():
 # ---- model fits (optional sheets: electrochem, cells, calendering) ----
 
 ELECTROCHEM = (
-    load_sheet(
+    load_sheet_records(
         config["electrochem"], workflow.source_path("../schemas/electrochem.schema.yaml"), ("sample", "measurement")
     )
     if config.get("electrochem")
     else None
 )
 CELLS = (
-    load_sheet(config["cells"], workflow.source_path("../schemas/cells.schema.yaml"), ("sample",))
+    load_sheet_records(config["cells"], workflow.source_path("../schemas/cells.schema.yaml"), ("sample",))
     if config.get("cells")
     else None
 )
 if ELECTROCHEM is not None:
-    _missing = sorted(set(ELECTROCHEM["sample"]) - (set() if CELLS is None else set(CELLS["sample"])))
+    _missing = sorted({s for s, _ in ELECTROCHEM} - (set() if CELLS is None else set(CELLS)))
     if _missing:
         raise ValueError(
             f"{config['electrochem']}: sample(s) {_missing} have no row in the cells sheet {config.get('cells')}"
         )
-    _unknown = sorted(set(ELECTROCHEM["sample"]) - set(SAMPLES.index))
+    _unknown = sorted({s for s, _ in ELECTROCHEM} - set(SAMPLES))
     if _unknown:
         raise ValueError(f"{config['electrochem']}: sample(s) {_unknown} are not in the samples sheet")
 SIMULATED_ELECTROCHEM = {
@@ -314,8 +312,7 @@ def electrochem_keys(technique):
     """(sample, measurement) of the electrochem sheet rows of one technique."""
     if ELECTROCHEM is None:
         return []
-    rows = ELECTROCHEM[ELECTROCHEM["technique"] == technique]
-    return list(zip(rows["sample"], rows["measurement"]))
+    return [key for key, row in ELECTROCHEM.items() if row["technique"] == technique]
 
 
 def simulated_electrochem_keys():
@@ -324,39 +321,37 @@ def simulated_electrochem_keys():
         return []
     return [
         (s, m)
-        for s, m, path in zip(ELECTROCHEM["sample"], ELECTROCHEM["measurement"], ELECTROCHEM["path"])
-        if s in SIMULATED_ELECTROCHEM and path == f"results/simulated/{s}/electrochem/{m}.csv"
+        for (s, m), row in ELECTROCHEM.items()
+        if s in SIMULATED_ELECTROCHEM and row["path"] == f"results/simulated/{s}/electrochem/{m}.csv"
     ]
 
 
 def electrochem_row(wildcards):
-    row = ELECTROCHEM.loc[(wildcards.sample, wildcards.measurement)]
-    return {k: (None if v != v else v) for k, v in row.to_dict().items()}
+    return dict(ELECTROCHEM[(wildcards.sample, wildcards.measurement)])
 
 
 def electrochem_input(wildcards):
     """The measurement's CSV when it exists or the virtual cycler makes it (else the job says so)."""
-    path = ELECTROCHEM.loc[(wildcards.sample, wildcards.measurement), "path"]
+    path = ELECTROCHEM[(wildcards.sample, wildcards.measurement)]["path"]
     if (wildcards.sample, wildcards.measurement) in simulated_electrochem_keys() or Path(path).exists():
         return path
     return []
 
 
 def cell_row(wildcards):
-    row = CELLS.loc[wildcards.sample]
-    return {k: (None if v != v else v) for k, v in row.to_dict().items()}
+    return dict(CELLS[wildcards.sample])
 
 
 def ct_particles_input(wildcards):
     """The campaign particle table, unless the cells sheet gives the sample's radius."""
-    radius = CELLS.loc[wildcards.sample].get("radius_um")
+    radius = CELLS[wildcards.sample].get("radius_um")
     return [] if radius == radius and radius is not None else "results/tables/particles.parquet"
 
 
 def gitt_sample_cells():
     """Cells-sheet rows of the samples with GITT records, by sample."""
     samples = sorted({s for s, _ in electrochem_keys("gitt")})
-    return {s: {k: (None if v != v else v) for k, v in CELLS.loc[s].to_dict().items()} for s in samples}
+    return {s: dict(CELLS[s]) for s in samples}
 
 
 def electrochem_simulation_spec(wildcards):
@@ -383,9 +378,11 @@ def arrhenius_samples():
     """Samples with GITT at three or more temperatures."""
     if ELECTROCHEM is None:
         return []
-    g = ELECTROCHEM[ELECTROCHEM["technique"] == "gitt"]
-    counts = g.reset_index(drop=True).groupby("sample")["temperature_K"].nunique()
-    return sorted(s for s, n in counts.items() if n >= 3)
+    temperatures = {}
+    for (s, _), row in ELECTROCHEM.items():
+        if row["technique"] == "gitt" and row.get("temperature_K") is not None:
+            temperatures.setdefault(s, set()).add(row["temperature_K"])
+    return sorted(s for s, t in temperatures.items() if len(t) >= 3)
 
 
 def fits_validation_inputs(wildcards):
@@ -418,10 +415,12 @@ def fit_tables():
     return tables
 
 
-def export_tiff_input(wildcards):
-    """The HDF5 a TIFF export reads: the reconstructed volume or the segmentation."""
-    folder = "volumes" if wildcards.what == "volume" else "segmentations"
-    return f"results/{folder}/{wildcards.sample}/{wildcards.scan}.h5"
+def export_volume_input(wildcards):
+    """The reconstructed volume a TIFF export reads; scans imported as labels get a path no
+    rule makes, so ruleorder falls back from export_tiff to export_labels_tiff."""
+    if is_labels_scan(wildcards.sample, wildcards.scan):
+        return f"<{wildcards.sample}/{wildcards.scan} has no volume>"
+    return f"results/volumes/{wildcards.sample}/{wildcards.scan}.h5"
 
 
 def csv_export_tables():

@@ -25,17 +25,18 @@ rule export_csv:
         "../scripts/export_csv.py"
 
 
+# One job per scan for both stacks: writing one takes a fraction of a job's start-up.
 rule export_tiff:
     input:
-        h5=export_tiff_input,
+        volume=export_volume_input,
+        labels="results/segmentations/{sample}/{scan}.h5",
     output:
-        tiff="results/exports/tiff/{sample}/{scan}_{what}.tif",
+        volume="results/exports/tiff/{sample}/{scan}_volume.tif",
+        labels="results/exports/tiff/{sample}/{scan}_labels.tif",
     log:
-        "results/logs/export_tiff/{sample}/{scan}_{what}.log",
+        "results/logs/export_tiff/{sample}/{scan}.log",
     benchmark:
-        "results/benchmarks/export_tiff/{sample}/{scan}_{what}.tsv"
-    wildcard_constraints:
-        what="volume|labels",
+        "results/benchmarks/export_tiff/{sample}/{scan}.tsv"
     conda:
         "../../envs/metrics.yaml"
     envmodules:
@@ -45,7 +46,33 @@ rule export_tiff:
         runtime=10,
     params:
         scan=scan_params,
-        dataset=lambda wc: wc.what,
         code=script_code("export_tiff"),
     script:
         "../scripts/export_tiff.py"
+
+
+# Scans imported as labels have no volume: their labels stack alone.
+rule export_labels_tiff:
+    input:
+        labels="results/segmentations/{sample}/{scan}.h5",
+    output:
+        labels="results/exports/tiff/{sample}/{scan}_labels.tif",
+    log:
+        "results/logs/export_tiff/{sample}/{scan}_labels.log",
+    benchmark:
+        "results/benchmarks/export_tiff/{sample}/{scan}_labels.tsv"
+    conda:
+        "../../envs/metrics.yaml"
+    envmodules:
+        *env_modules("metrics"),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        scan=scan_params,
+        code=script_code("export_tiff"),
+    script:
+        "../scripts/export_tiff.py"
+
+
+ruleorder: export_tiff > export_labels_tiff

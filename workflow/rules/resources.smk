@@ -2,7 +2,6 @@
 from functools import lru_cache
 
 from batteryct import resources as job_model
-from batteryct.io.shapes import declared_projection_voxels, declared_volume_voxels
 
 
 @lru_cache(maxsize=None)
@@ -15,6 +14,9 @@ def scan_voxels(sample, scan):
     row = SCAN_ROWS.get((sample, scan))
     if row is None:
         return None
+    # imported here: batteryct.io loads h5py and pandas, which a campaign of virtual scans never needs
+    from batteryct.io.shapes import declared_projection_voxels, declared_volume_voxels
+
     if is_labels_scan(sample, scan):
         return declared_volume_voxels(row["labels"])
     path = row.get("projections")

@@ -8,13 +8,17 @@ nearest valid name ("did you mean ...?").
 from __future__ import annotations
 
 import copy
+import csv
 import difflib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsonschema
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .label_codes import parse_phase_map
 
@@ -156,38 +160,60 @@ def validate_config(config: dict, schema) -> None:
         raise ConfigError("invalid config:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
-def read_sheet(path: str | Path) -> pd.DataFrame:
+def read_records(path: str | Path) -> tuple[list[str], list[dict]]:
     """Read a tab-separated sheet; ids stay strings, empty cells become None.
+
+    Plain Python (no pandas): the sheets are read at every DAG build, where importing
+    pandas would cost more than the rest of loading a campaign.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The ``.tsv`` file (``#`` starts a comment line).
+        The ``.tsv`` file, UTF-8. A line whose first non-blank character is ``#`` is a
+        comment; blank lines are skipped; a cell may be quoted (``"a b"``).
 
     Returns
     -------
-    DataFrame
-        One string (or None) cell per column, names and values stripped.
+    columns : list of str
+        The header's column names, stripped.
+    records : list of dict
+        One dict per row, column -> stripped string or None; a short row's missing
+        cells are None.
 
     Raises
     ------
     SheetError
-        If the file does not exist.
+        If the file does not exist, is not UTF-8 text, has no header, an empty column
+        name, or a row with more cells than the header.
     """
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"{path}: sheet does not exist")
     try:
-        df = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise SheetError(f"{path}: sheet is empty (no header row; only blank or '#' comment lines)") from exc
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise SheetError(f"{path}: not a readable tab-separated sheet ({exc})") from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    unnamed = [i + 1 for i, c in enumerate(df.columns) if not c or c.startswith("Unnamed:")]
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise SheetError(f"{path}: sheet is empty (no header row; only blank or '#' comment lines)")
+    try:
+        header, *rows = list(csv.reader(lines, delimiter="\t", quotechar='"', strict=True))
+    except csv.Error as exc:
+        raise SheetError(f"{path}: not a readable tab-separated sheet ({exc})") from exc
+    columns = [c.strip() for c in header]
+    unnamed = [i + 1 for i, c in enumerate(columns) if not c]
     if unnamed:
         raise SheetError(f"{path}: header has empty column name(s) at position(s) {unnamed}")
-    return df.map(lambda v: v.strip() if isinstance(v, str) else v).replace({"": None})
+    records = []
+    for i, cells in enumerate(rows, start=1):
+        if len(cells) > len(columns):
+            raise SheetError(
+                f"{path}: not a readable tab-separated sheet (row {i} has {len(cells)} cells, "
+                f"the header {len(columns)})"
+            )
+        values = [c.strip() or None for c in cells] + [None] * (len(columns) - len(cells))
+        records.append(dict(zip(columns, values)))
+    return columns, records
 
 
 def _coerce(record: dict, schema: dict) -> dict:
@@ -220,13 +246,13 @@ def _is_non_finite_text(value, column_schema: dict) -> bool:
         return False
 
 
-def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
-    """Validate every row against a JSON schema; return the typed table.
+def validate_records(columns: list[str], records: list[dict], schema: dict, sheet: str) -> list[dict]:
+    """Validate every row against a JSON schema; return the typed rows.
 
     Parameters
     ----------
-    df : DataFrame
-        The sheet as read by :func:`read_sheet`.
+    columns, records : list
+        The sheet as read by :func:`read_records`.
     schema : dict
         JSON schema of one row.
     sheet : str
@@ -234,7 +260,7 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame
+    list of dict
         The rows with numbers where the schema wants numbers.
 
     Raises
@@ -243,20 +269,20 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
         Naming the sheet, row and column of every problem found.
     """
     validator = jsonschema.Draft202012Validator(schema)
-    records, problems = [], []
+    typed, problems = [], []
     known = list(schema.get("properties", {}))
     if schema.get("additionalProperties", True) is False:
-        dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        dup = sorted({c for c in columns if columns.count(c) > 1})
         problems += [f"{sheet}: column {c!r} appears more than once" for c in dup]
         problems += [
             f"{sheet}: unknown column {c!r}{did_you_mean(c, known)}; known columns: {', '.join(known)}"
-            for c in dict.fromkeys(df.columns)
+            for c in dict.fromkeys(columns)
             if c not in known
         ]
-    if df.empty and not problems:
+    if not records and not problems:
         raise SheetError(f"{sheet}: sheet has a header but no rows")
-    for i, rec in enumerate(df.to_dict(orient="records"), start=1):
-        rec = {k: v for k, v in _coerce(rec, schema).items()}
+    for i, rec in enumerate(records, start=1):
+        rec = _coerce(rec, schema)
         bad = {k for k, v in rec.items() if _is_non_finite_text(v, schema.get("properties", {}).get(k, {}))}
         problems += [f"{sheet}, row {i}, column {k!r}: {rec[k]!r} is not a finite number" for k in sorted(bad)]
         for err in sorted(validator.iter_errors({k: v for k, v in rec.items() if v is not None}), key=str):
@@ -278,10 +304,10 @@ def validate_sheet(df: pd.DataFrame, schema: dict, sheet: str) -> pd.DataFrame:
                 )
                 continue
             problems.append(f"{sheet}, row {i}, column {column!r}: {err.message}")
-        records.append(rec)
+        typed.append(rec)
     if problems:
         raise SheetError("invalid sheet:\n  " + "\n  ".join(problems))
-    return pd.DataFrame.from_records(records, columns=list(df.columns))
+    return typed
 
 
 def load_schema(path: str | Path) -> dict:
@@ -302,12 +328,88 @@ def load_schema(path: str | Path) -> dict:
         return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
-    r"""Load both sheets, validate them and check ids.
+def load_campaign_records(samples_path, scans_path, samples_schema, scans_schema):
+    r"""Load both sheets, validate them and check ids, as plain dicts (no pandas).
 
     A scan naming an unknown sample (or with an unusable ``pixel_size_um``) is not fatal
     for the campaign: it is listed in ``problems`` and that scan's job fails with the
     message, so the other scans still run under ``--keep-going``.
+
+    Parameters
+    ----------
+    samples_path, scans_path : str or pathlib.Path
+        The samples and scans sheets (``.tsv``).
+    samples_schema, scans_schema : str or pathlib.Path
+        Their JSON schemas (YAML files in ``workflow/schemas``).
+
+    Returns
+    -------
+    samples : dict
+        sample id -> row (column -> value, None where empty), in sheet order.
+    scans : dict
+        (sample, scan) -> row, in sheet order; ``pixel_size_um`` parsed by
+        :func:`parse_voxel_size` (None where it cannot be).
+    problems : dict
+        (sample, scan) -> message, for the scans that cannot run.
+    columns : tuple of (list of str, list of str)
+        The columns of the samples and of the scans sheet.
+
+    Raises
+    ------
+    SheetError
+        If a sheet is missing or invalid, an id is duplicated or a phase map is unusable.
+    """
+    sample_columns, sample_rows = read_records(samples_path)
+    sample_rows = validate_records(sample_columns, sample_rows, load_schema(samples_schema), str(samples_path))
+    scan_columns, scan_rows = read_records(scans_path)
+    scan_rows = validate_records(scan_columns, scan_rows, load_schema(scans_schema), str(scans_path))
+    ids = [r["sample"] for r in sample_rows]
+    dup = [s for i, s in enumerate(ids) if s in ids[:i]]
+    if dup:
+        raise SheetError(f"{samples_path}: duplicate sample ids {dup}")
+    keys = [(r["sample"], r["scan"]) for r in scan_rows]
+    dup = [list(k) for i, k in enumerate(keys) if k in set(keys[:i])]
+    if dup:
+        raise SheetError(f"{scans_path}: duplicate (sample, scan) pairs {dup}")
+    bad = []
+    for i, row in enumerate(scan_rows, start=1):
+        if isinstance(row.get("phase_map"), str):
+            try:
+                parse_phase_map(row["phase_map"])
+            except ValueError as exc:
+                bad.append(f"{scans_path}, row {i}, column 'phase_map': {exc}")
+    if bad:
+        raise SheetError("invalid sheet:\n  " + "\n  ".join(bad))
+    problems = {}
+    known = set(ids)
+    for i, row in enumerate(scan_rows, start=1):
+        key = (row["sample"], row["scan"])
+        size = None
+        try:
+            size = parse_voxel_size(row.get("pixel_size_um"))
+            if isinstance(size, tuple) and (
+                isinstance(row.get("projections"), str) or isinstance(row.get("volume"), str)
+            ):
+                raise ValueError(
+                    "three voxel edges are only for scans given as 'labels' (a reconstruction "
+                    "from projections has cubic voxels)"
+                )
+        except ValueError as exc:
+            problems[key] = f"{scans_path}, row {i}, column 'pixel_size_um': {exc}"
+        if "pixel_size_um" in row or size is not None:
+            row["pixel_size_um"] = size
+        if row["sample"] not in known:
+            problems[key] = (
+                f"{scans_path}, row {i}, column 'sample': scan {row['scan']!r} names sample "
+                f"{row['sample']!r}, which is not in {samples_path}"
+            )
+    samples = dict(zip(ids, sample_rows))
+    scans = dict(zip(keys, scan_rows))
+    return samples, scans, problems, (sample_columns, scan_columns)
+
+
+def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
+    r"""Load both sheets, validate them and check ids (:func:`load_campaign_records`), as tables.
 
     Parameters
     ----------
@@ -343,48 +445,25 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
     >>> list(samples.index), list(scans.index), list(problems)
     (['P1'], [('P1', 'a'), ('P2', 'a')], [('P2', 'a')])
     """
-    samples = validate_sheet(read_sheet(samples_path), load_schema(samples_schema), str(samples_path))
-    scans = validate_sheet(read_sheet(scans_path), load_schema(scans_schema), str(scans_path))
-    dup = samples["sample"][samples["sample"].duplicated()].tolist()
-    if dup:
-        raise SheetError(f"{samples_path}: duplicate sample ids {dup}")
-    dup = scans[scans.duplicated(["sample", "scan"])][["sample", "scan"]].values.tolist()
-    if dup:
-        raise SheetError(f"{scans_path}: duplicate (sample, scan) pairs {dup}")
-    if "phase_map" in scans:
-        bad = []
-        for i, text in enumerate(scans["phase_map"], start=1):
-            if isinstance(text, str):
-                try:
-                    parse_phase_map(text)
-                except ValueError as exc:
-                    bad.append(f"{scans_path}, row {i}, column 'phase_map': {exc}")
-        if bad:
-            raise SheetError("invalid sheet:\n  " + "\n  ".join(bad))
-    problems = {}
-    known = set(samples["sample"])
-    sizes = []
-    for i, row in enumerate(scans.itertuples(), start=1):
-        size = None
-        try:
-            size = parse_voxel_size(getattr(row, "pixel_size_um", None))
-            if isinstance(size, tuple) and (
-                isinstance(getattr(row, "projections", None), str) or isinstance(getattr(row, "volume", None), str)
-            ):
-                raise ValueError(
-                    "three voxel edges are only for scans given as 'labels' (a reconstruction "
-                    "from projections has cubic voxels)"
-                )
-        except ValueError as exc:
-            problems[(row.sample, row.scan)] = f"{scans_path}, row {i}, column 'pixel_size_um': {exc}"
-        sizes.append(size)
-        if row.sample not in known:
-            problems[(row.sample, row.scan)] = (
-                f"{scans_path}, row {i}, column 'sample': scan {row.scan!r} names sample "
-                f"{row.sample!r}, which is not in {samples_path}"
-            )
-    scans["pixel_size_um"] = pd.Series(sizes, index=scans.index, dtype=object)
-    return samples.set_index("sample", drop=False), scans.set_index(["sample", "scan"], drop=False), problems
+    samples, scans, problems, (sample_columns, scan_columns) = load_campaign_records(
+        samples_path, scans_path, samples_schema, scans_schema
+    )
+    import pandas as pd  # only here: the DAG build uses the dicts
+
+    samples = _frame(list(samples.values()), sample_columns, ["sample"])
+    scan_table = _frame(list(scans.values()), scan_columns, ["sample", "scan"])
+    if "pixel_size_um" in scan_table:  # tuples of three edges stay whole
+        sizes = [row.get("pixel_size_um") for row in scans.values()]
+        scan_table["pixel_size_um"] = pd.Series(sizes, index=scan_table.index, dtype=object)
+    return samples, scan_table, problems
+
+
+def _frame(records: list[dict], columns: list[str], key: list[str]) -> pd.DataFrame:
+    """Typed rows as a DataFrame indexed by ``key`` (kept as columns too)."""
+    import pandas as pd  # only here: the DAG build uses the dicts
+
+    table = pd.DataFrame.from_records(records, columns=list(dict.fromkeys(columns)))
+    return table.set_index(key[0] if len(key) == 1 else key, drop=False)
 
 
 def parse_voxel_size(value):
@@ -443,8 +522,49 @@ def schema_path(name: str) -> Path:
     return path
 
 
+def load_sheet_records(path: str | Path, schema: str | Path, key: tuple[str, ...]) -> dict:
+    r"""Load one sheet, validate every row and check that ``key`` is unique, as plain dicts.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.tsv`` sheet.
+    schema : str or pathlib.Path
+        Its JSON schema (YAML).
+    key : tuple of str
+        Columns that identify a row (for example ``("sample", "measurement")``).
+
+    Returns
+    -------
+    dict
+        Key -> typed row (column -> value, None where empty), in sheet order; the key is
+        the value of a one-column ``key``, else the tuple of values.
+
+    Raises
+    ------
+    SheetError
+        If the sheet is missing, a row is invalid (naming sheet, row and column) or a key
+        is duplicated.
+    """
+    return _load_sheet(path, schema, key)[1]
+
+
+def _load_sheet(path, schema, key) -> tuple[list[str], dict]:
+    columns, records = read_records(path)
+    rows = validate_records(columns, records, load_schema(schema), str(path))
+    keys = [row[key[0]] if len(key) == 1 else tuple(row[k] for k in key) for row in rows]
+    seen, dup = set(), []
+    for k in keys:
+        if k in seen:
+            dup.append(list(k) if isinstance(k, tuple) else [k])
+        seen.add(k)
+    if dup:
+        raise SheetError(f"{path}: duplicate {tuple(key)} {dup}")
+    return columns, dict(zip(keys, rows))
+
+
 def load_sheet(path: str | Path, schema: str | Path, key: tuple[str, ...]) -> pd.DataFrame:
-    r"""Load one sheet, validate every row and check that ``key`` is unique.
+    r"""Load one sheet (:func:`load_sheet_records`) as a table.
 
     Parameters
     ----------
@@ -479,9 +599,5 @@ def load_sheet(path: str | Path, schema: str | Path, key: tuple[str, ...]) -> pd
     >>> float(cells.loc["E1", "electrode_area_cm2"])
     1.13
     """
-    table = validate_sheet(read_sheet(path), load_schema(schema), str(path))
-    key = list(key)
-    dup = table[table.duplicated(key)][key].values.tolist()
-    if dup:
-        raise SheetError(f"{path}: duplicate {tuple(key)} {dup}")
-    return table.set_index(key[0] if len(key) == 1 else key, drop=False)
+    columns, rows = _load_sheet(path, schema, key)
+    return _frame(list(rows.values()), columns, list(key))
