@@ -11,6 +11,33 @@ UNCERTAINTY_KEYS = (
 )
 
 
+# One job compiles the numba kernels the transport jobs share (batteryct.warmup), so that
+# jobs starting together on a cold cache do not each spend a minute compiling them. The
+# others take its stamp as ancient(): it orders them after it but never reruns them.
+rule compile_transport_kernels:
+    output:
+        stamp="results/kernels/transport.json",
+    log:
+        "results/logs/compile_transport_kernels.log",
+    benchmark:
+        "results/benchmarks/compile_transport_kernels.tsv"
+    conda:
+        "../../envs/segment.yaml"
+    envmodules:
+        *env_modules("segment"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=15,
+    params:
+        transport=transport_params("uncertainty_samples", "uncertainty_samples_per_job"),
+        roi_radius_fraction=config["metrics"]["roi_radius_fraction"],
+        particle_min_radius_um=config["transport"]["particle_min_radius_um"],
+        code=script_code("compile_transport_kernels"),
+    script:
+        "../scripts/compile_transport_kernels.py"
+
+
 rule transport_contacts:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
@@ -41,6 +68,7 @@ rule transport_value:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
         contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
+        kernels=ancient("results/kernels/transport.json"),
     output:
         row="results/transport_samples/{sample}/{scan}/value.parquet",
         nodes="results/network/{sample}/{scan}_nodes.parquet",
@@ -71,6 +99,7 @@ rule transport_sample:
     input:
         labels="results/segmentations/{sample}/{scan}.h5",
         contacts="results/transport_samples/{sample}/{scan}/contacts.h5",
+        kernels=ancient("results/kernels/transport.json"),
     output:
         rows="results/transport_samples/{sample}/{scan}/samples_{first}-{last}.parquet",
     log:

@@ -49,6 +49,7 @@ rule validation_table:
 rule transport_truth:
     input:
         truth="results/simulated/{sample}/{scan}/truth.h5",
+        kernels=ancient("results/kernels/transport.json"),
     output:
         row="results/validation/{sample}/{scan}_transport_truth.parquet",
     log:
