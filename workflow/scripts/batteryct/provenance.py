@@ -114,6 +114,7 @@ class LibrarySnapshot:
         self.library_dir = library_dir
         self._paths: dict[str, Path | None] = {}
         self._texts: dict[str, bytes] = {}
+        self._direct: dict[str, frozenset[str]] = {}
 
     def path(self, module: str) -> Path | None:
         """:func:`module_path` of ``module``."""
@@ -148,8 +149,10 @@ class LibrarySnapshot:
                 if path is None:
                     continue
                 seen.add(name)
-                text = self.source(name).decode()
-                todo.extend(_module_imports(text, name, path.name == "__init__.py", str(path)))
+                if name not in self._direct:
+                    text = self.source(name).decode()
+                    self._direct[name] = _module_imports(text, name, path.name == "__init__.py", str(path))
+                todo.extend(self._direct[name])
         return seen
 
     def code_hash(self, script: str | Path) -> str:
