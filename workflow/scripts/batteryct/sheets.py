@@ -409,14 +409,7 @@ def load_campaign_records(samples_path, scans_path, samples_schema, scans_schema
 
 
 def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
-    r"""Load both sheets, validate them and check ids (:func:`load_campaign_records`), as tables.
-
-    Parameters
-    ----------
-    samples_path, scans_path : str or pathlib.Path
-        The samples and scans sheets (``.tsv``).
-    samples_schema, scans_schema : str or pathlib.Path
-        Their JSON schemas (YAML files in ``workflow/schemas``).
+    r"""Load both sheets as tables; parameters and errors are those of :func:`load_campaign_records`.
 
     Returns
     -------
@@ -426,11 +419,6 @@ def load_campaign(samples_path, scans_path, samples_schema, scans_schema):
         Indexed by (sample, scan); ``pixel_size_um`` parsed by :func:`parse_voxel_size`.
     problems : dict
         (sample, scan) -> message, for the scans that cannot run.
-
-    Raises
-    ------
-    SheetError
-        If a sheet is missing or invalid, an id is duplicated or a phase map is unusable.
 
     Examples
     --------
@@ -564,27 +552,12 @@ def _load_sheet(path, schema, key) -> tuple[list[str], dict]:
 
 
 def load_sheet(path: str | Path, schema: str | Path, key: tuple[str, ...]) -> pd.DataFrame:
-    r"""Load one sheet (:func:`load_sheet_records`) as a table.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The ``.tsv`` sheet.
-    schema : str or pathlib.Path
-        Its JSON schema (YAML).
-    key : tuple of str
-        Columns that identify a row (for example ``("sample", "measurement")``).
+    r"""Load one sheet as a table; parameters and errors are those of :func:`load_sheet_records`.
 
     Returns
     -------
     DataFrame
         Typed rows, indexed by ``key`` (the key columns are kept as columns too).
-
-    Raises
-    ------
-    SheetError
-        If the sheet is missing, a row is invalid (naming sheet, row and column) or a key
-        is duplicated.
 
     Examples
     --------
