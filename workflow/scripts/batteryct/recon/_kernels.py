@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .._jit import threaded_kernel
 
 # Fixed-point format of the detector coordinate inside the back-projector: ``u`` is
 # carried as an int64 holding ``u * 2**32``; the integer part indexes the detector and
@@ -24,7 +26,7 @@ _FRAC_MASK = (1 << _FRAC_BITS) - 1
 _GUARD = 2
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@threaded_kernel(fastmath=False)
 def _fill_padded(line_integrals, z0, z1, pad_left, edge, buf):  # pragma: no cover - numba
     """buf[z, a, :] = row z0 + z of projection a, padded (zeros or edge values)."""
     na, _, ncol = line_integrals.shape
@@ -45,7 +47,7 @@ def _fill_padded(line_integrals, z0, z1, pad_left, edge, buf):  # pragma: no cov
             dst[k] = right
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@threaded_kernel(fastmath=False)
 def _make_table(filtered, pad_left, ncol, weights, table):  # pragma: no cover - numba
     """Interpolation table of the weighted filtered sinograms.
 
@@ -77,7 +79,7 @@ def _make_table(filtered, pad_left, ncol, weights, table):  # pragma: no cover -
             dst[j, 1] = 0.0
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@threaded_kernel(fastmath=False)
 def _backproject(table, cos_t, sin_t, u_offset, n_grid, radius_px, out, z_out0):  # pragma: no cover - numba
     """Pixel-driven back-projection with linear interpolation on the detector.
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._jit import threaded_kernel
+
 
 @njit(cache=True, inline="always")
 def _face(k, use, a, b, geo):  # pragma: no cover - numba
@@ -26,7 +28,7 @@ def _face(k, use, a, b, geo):  # pragma: no cover - numba
     return 0.0
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _build_faces(k, use, cz, cy, cx, flow_axis, gz, gy, gx):  # pragma: no cover - numba
     """Face conductances (harmonic mean x area / length) among voxels with ``use``.
 
@@ -94,7 +96,7 @@ def _row_dot(a, b, n):  # pragma: no cover - numba
     return (s0 + s1) + (s2 + s3)
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _apply(gz, gy, gx, u, out, partial):  # pragma: no cover - numba
     """Out = A u on the interior; partial[z + 1] = sum over slab z of u * out."""
     nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
@@ -130,7 +132,7 @@ def _apply(gz, gy, gx, u, out, partial):  # pragma: no cover - numba
     partial[nz + 1] = 0.0
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _gs_color(gz, gy, gx, r, u, color, first):  # pragma: no cover - numba
     """Gauss-Seidel half-sweep on the cells with (z + y + x) % 2 == color.
 
@@ -211,7 +213,7 @@ def _residual64(gz, gy, gx, x, r):  # pragma: no cover - numba
                 )
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _restrict_residual(gz, gy, gx, r, u, rc, sz, sy, sx):  # pragma: no cover - numba
     """rc[parent] = sum over the children of (r - A u); rc's halo stays 0.
 
@@ -256,7 +258,7 @@ def _restrict_residual(gz, gy, gx, r, u, rc, sz, sy, sx):  # pragma: no cover - 
                         rco[x + 1] += buf[x]
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _prolong_add(active, ec, u, sz, sy, sx):  # pragma: no cover - numba
     """u[child] += ec[parent] on the conducting cells."""
     nz, ny, nx = active.shape
@@ -270,7 +272,7 @@ def _prolong_add(active, ec, u, sz, sy, sx):  # pragma: no cover - numba
                     uo[x + 1] += eo[(x >> sx) + 1]
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _coarsen_faces(gz, gy, gx, cgz, cgy, cgx, fz, fy, fx):  # pragma: no cover - numba
     """Galerkin faces of the aggregated grid: sums of the fine faces between blocks."""
     nz, ny, nx = gx.shape[0], gx.shape[1], gx.shape[2] - 1
@@ -339,7 +341,7 @@ def _dot2(a, b, c, p1, p2):  # pragma: no cover - numba
         p2[z] = s2
 
 
-@njit(parallel=True, cache=True)
+@threaded_kernel()
 def _update_xr(x, r, r32, p, q, alpha, partial):  # pragma: no cover - numba
     """X += alpha p; r -= alpha q; r32 = float32(r); partial = r . r."""
     for z in prange(x.shape[0]):
