@@ -1,12 +1,13 @@
 """Numba kernels with a parallel and a serial compilation, chosen per call by thread count.
 
-A ``parallel=True`` kernel costs two to three times as long to compile as the same code
-compiled serially (numba's parfor passes), and most jobs of a campaign run on one thread,
-where the parallel compilation buys nothing. :func:`threaded_kernel` compiles the same
-Python function both ways, each with its own on-disk cache entry, and calls the serial
-one whenever numba runs on one thread. The kernels it wraps write only to their own
-slabs and reduce in a fixed order, so both give bit-identical results (the thread-count
-tests of every stage check it).
+A ``parallel=True`` kernel costs more to compile than the same code compiled serially
+(numba's parfor passes), and most jobs of a campaign run on one thread, where the
+parallel compilation buys nothing. :func:`threaded_kernel` compiles the same Python
+function both ways, each with its own on-disk cache entry, and calls the serial one
+whenever numba runs on one thread. It is used only for kernels whose serial compilation
+runs as fast on one thread (benchmarks/README.md lists which); the kernels it wraps write
+only to their own slabs and reduce in a fixed order, so both give bit-identical results
+(the thread-count tests of every stage check it).
 """
 
 from __future__ import annotations

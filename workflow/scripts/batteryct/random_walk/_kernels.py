@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._jit import threaded_kernel
-
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -33,7 +31,8 @@ def _mix(z):  # pragma: no cover - numba
 _GROUP = 4
 
 
-@threaded_kernel()
+# Parallel compilation only: compiled serially it ran about 4 % slower on one thread.
+@njit(parallel=True, cache=True)
 def _walk(
     padded, seed, chunk_lo, chunk_hi, n_steps, sample_steps, n_lags, axis_thr, periodic, out
 ):  # pragma: no cover - numba
