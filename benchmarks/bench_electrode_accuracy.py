@@ -10,6 +10,7 @@ hard labels, their 95 % intervals from posterior samples
 metrics on the truth phases (the same library functions) are compared in the transport box.
 
     python benchmarks/bench_electrode_accuracy.py [--n 128] [--samples 8] [--cache DIR] [--cases a,b]
+        [--spill-anchors 0:0,0.14:0.01,0.28:0.02]
 
 Prints one row per (scan, metric) with ``--detail``, and the summary per metric: median
 signed error (relative for τ, D_eff and surface areas; absolute for fractions and exponents),
@@ -17,6 +18,8 @@ median absolute error, coverage of the 95 % intervals and median half-width / me
 absolute error (1.96 / 0.674 = 2.9 for unbiased Gaussian errors and calibrated intervals);
 then the targets of issue 12. ``--cache DIR`` keeps the reconstructions
 (``<case>.npz``) so a second run measures the segmentation and metrics only.
+``--spill-anchors`` replaces the ``(edge deficit, spill coefficient)`` anchors of
+:func:`batteryct.segment.spill_coefficient` (a sensitivity study of the active-spill term).
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ def run_case(name, spec, cfg, args):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel**3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
+        spill_anchors=args.spill_anchors,
     )
     t_seg = time.perf_counter() - t
     box = fov.box_roi(volume.shape, cfg["metrics"]["roi_radius_fraction"])
@@ -178,6 +182,14 @@ def run_case(name, spec, cfg, args):
     return rows
 
 
+def parse_anchors(text):
+    """``"0:0,0.14:0.01"`` -> ``((0.0, 0.0), (0.14, 0.01))``."""
+    pairs = tuple(tuple(float(v) for v in item.split(":")) for item in text.split(","))
+    if not pairs or any(len(p) != 2 for p in pairs) or list(pairs) != sorted(pairs):
+        raise argparse.ArgumentTypeError(f"expected increasing deficit:coefficient pairs, got {text!r}")
+    return pairs
+
+
 def summarise(df):
     df = df.copy()
     rel = df["metric"].str.startswith(RELATIVE)
@@ -213,6 +225,12 @@ def main():
     ap.add_argument("--cases", default=None, help="comma-separated case names (default: all 12)")
     ap.add_argument("--detail", action="store_true", help="print every (scan, metric) row")
     ap.add_argument("--out", default=None, help="write the per-(scan, metric) rows to this parquet")
+    ap.add_argument(
+        "--spill-anchors",
+        default=None,
+        type=parse_anchors,
+        help="deficit:coefficient pairs, comma-separated (default: batteryct.segment.SPILL_ANCHORS)",
+    )
     args = ap.parse_args()
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     all_cases = cases()

@@ -120,6 +120,25 @@ def test_segment_volume_returns_the_same(scan, result):
         segment.segment_volume(vol, n_solid_phases=1, return_posteriors=True, **SEGMENT_KW)
 
 
+def test_spill_anchors_set_the_spill_term(scan, result):
+    """``spill_anchors`` replaces the deficit -> spill map: the defaults reproduce the labels,
+    a zero anchor equals switching the spill term off, and a larger spill keeps more
+    voxels next to particles as pore (the binder fraction falls, the porosity rises)."""
+    vol, _ = scan
+    same = segment.segment_multiphase(vol, spill_anchors=segment.SPILL_ANCHORS, **SEGMENT_KW)
+    assert np.array_equal(same.labels, result.labels)
+    zero = segment.segment_multiphase(vol, spill_anchors=((0.0, 0.0),), **SEGMENT_KW)
+    off = segment.segment_multiphase(vol, partial_volume_correction=False, **SEGMENT_KW)
+    assert zero.model.spill_fraction == 0.0 and np.array_equal(zero.labels, off.labels)
+    more = segment.segment_multiphase(vol, spill_anchors=((0.0, 0.03),), **SEGMENT_KW)
+    assert more.model.spill_fraction == 0.03
+    runs = (zero, result, more)
+    binder = [np.mean(label_codes.phase_masks(r.labels)["binder"]) for r in runs]
+    pore = [np.mean(label_codes.phase_masks(r.labels)["pore"]) for r in runs]
+    assert binder[0] > binder[1] > binder[2]
+    assert pore[0] < pore[1] < pore[2]
+
+
 def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
     """Every transport metric gets a 95 % interval from 8 posterior samples; the value lies in
     it, and so do the virtual scanner's true phase fractions (measured with the boundaries'

@@ -385,6 +385,7 @@ def fit_phase_model(
     binder_prior_count: float = BINDER_PRIOR_COUNT,
     spill_sd_fraction: float = 1.0,
     active_fraction_sd: float = 0.05,
+    spill_anchors: tuple[tuple[float, float], ...] | None = None,
 ) -> PhaseModel:
     """Fit :class:`PhaseModel` to a denoised electrode volume (deterministic).
 
@@ -411,6 +412,9 @@ def fit_phase_model(
         uncertain by its own size).
     active_fraction_sd : float, optional
         Uncertainty of ``active_fraction`` (0.05: half-way to the plain midpoint 0.5).
+    spill_anchors : tuple of (float, float) pairs, optional
+        ``(edge deficit, spill coefficient)`` anchors of :func:`spill_coefficient`;
+        default :data:`SPILL_ANCHORS`.
 
     Returns
     -------
@@ -458,7 +462,7 @@ def fit_phase_model(
         raise ValueError(f"binder level {mb} is not between the pore ({mp}) and active ({ma}) levels")
     active = vol > mp + 0.5 * (ma - mp)
     deficit = active_edge_deficit(vol, active, roi, mp, ma)
-    spill = spill_coefficient(deficit) if spill_correction else 0.0
+    spill = spill_coefficient(deficit, spill_anchors) if spill_correction else 0.0
     return PhaseModel(
         pore_level=mp,
         pore_width=sp,

@@ -160,6 +160,7 @@ def _two_phases(
     active_fraction,
     ring_correction,
     return_posteriors,
+    spill_anchors=None,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
@@ -170,6 +171,7 @@ def _two_phases(
         spill_correction=partial_volume_correction,
         binder_level=binder_level,
         active_fraction=active_fraction,
+        spill_anchors=spill_anchors,
     )
     model = fit_phase_model(den, roi, **fit)
     info["ring_offset_max_abs"] = 0.0
@@ -251,6 +253,7 @@ def segment_volume(
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION,
     ring_correction: bool = True,
     return_posteriors: bool = False,
+    spill_anchors: tuple[tuple[float, float], ...] | None = None,
     progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
@@ -293,6 +296,11 @@ def segment_volume(
     return_posteriors : bool, optional
         2 phases only: also return the float16 posteriors ``(3, z, y, x)`` (pore, binder,
         active).
+    spill_anchors : tuple of (float, float) pairs, optional
+        2 phases only: ``(edge deficit, spill coefficient)`` anchors of
+        :func:`~batteryct.segment.spill_coefficient` (default
+        :data:`~batteryct.segment.SPILL_ANCHORS`); for sensitivity studies
+        (``benchmarks/bench_electrode_accuracy.py --spill-anchors``).
     progress : callable, optional
         ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
@@ -382,6 +390,7 @@ def segment_volume(
         active_fraction=active_fraction,
         ring_correction=ring_correction,
         return_posteriors=return_posteriors,
+        spill_anchors=spill_anchors,
     )
 
 
