@@ -160,7 +160,7 @@ def _two_phases(
     active_fraction,
     ring_correction,
     return_posteriors,
-    spill_anchors=None,
+    spill_anchors,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
