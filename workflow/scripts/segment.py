@@ -26,6 +26,7 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
+        potts_weight=p.get("potts_weight", segment.POTTS_WEIGHT),
         progress=runlog.Progress(log, f"{p['denoise_method']} denoising", "blocks"),
     )
     labels, info = result.labels, result.info

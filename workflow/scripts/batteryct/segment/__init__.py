@@ -11,6 +11,7 @@ from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
 from .denoise import denoise, estimate_noise_sigma
+from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import (
     MIN_PEAK_SEPARATION,
     estimate_binder_level,
@@ -45,6 +46,8 @@ __all__ = [
     "sample_voxels",
     "threshold_otsu_roi",
     "clean_binary",
+    "potts_solid_mask",
+    "POTTS_WEIGHT",
     "label_pore_space",
     "MIN_PEAK_SEPARATION",
     "PHASE_CLASSES",

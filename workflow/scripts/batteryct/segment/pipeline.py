@@ -13,6 +13,7 @@ from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
 from .denoise import denoise, estimate_noise_sigma
+from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import estimate_ring_profile, threshold_otsu_roi
 from .phase_model import ACTIVE_THRESHOLD_FRACTION, PhaseModel, fit_phase_model
 
@@ -161,6 +162,7 @@ def _two_phases(
     ring_correction,
     return_posteriors,
     spill_anchors,
+    potts_weight,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
@@ -192,7 +194,8 @@ def _two_phases(
         post[1][outside] = 0.0
         post[2][outside] = 0.0
     cls = np.argmax(post, axis=0).astype(np.uint8)
-    if return_posteriors:
+    binder_over_active = post[1] >= post[2]
+    if return_posteriors or potts_weight > 0:
         # the stored posteriors also carry the uncertainty of the class boundaries
         post = model.posteriors(den, n_act, dtype=np.float32, systematic=True)
         if roi is not None:
@@ -215,6 +218,21 @@ def _two_phases(
     info["n_partial_volume_reassigned"] = n_pv
     timings["threshold"] = time.perf_counter() - t
 
+    solid_argmax = cls > 0
+    info["potts_weight"] = float(potts_weight)
+    info["n_potts_changed"] = 0
+    if potts_weight > 0:
+        t = time.perf_counter()
+        # pore|solid by the Potts prior on the posteriors that carry the boundary uncertainty;
+        # a voxel it makes solid is binder or active by the larger of the two posteriors
+        solid_cut = potts_solid_mask(1.0 - post[0], potts_weight, fixed_pore=outside)
+        changed = solid_cut != solid_argmax
+        info["n_potts_changed"] = int(np.count_nonzero(changed))
+        cls[changed & solid_cut] = np.where(binder_over_active[changed & solid_cut], 1, 2)
+        cls[changed & ~solid_cut] = 0
+        del solid_cut, changed
+        timings["potts"] = time.perf_counter() - t
+    del binder_over_active
     t = time.perf_counter()
     solid_raw = cls > 0
     solid = clean_binary(solid_raw, min_solid_voxels, min_pore_voxels, outside_mask=outside)
@@ -226,7 +244,7 @@ def _two_phases(
     # are below the binder|active boundary and become binder as well
     labels[solid & (cls != 2)] = LABEL_BINDER
     labels[solid & (cls == 2)] = LABEL_SOLID
-    overridden = solid != solid_raw
+    overridden = solid != solid_argmax
     info["n_argmax_overridden"] = int(np.count_nonzero(overridden))
     timings["label"] = time.perf_counter() - t
 
@@ -254,6 +272,7 @@ def segment_volume(
     ring_correction: bool = True,
     return_posteriors: bool = False,
     spill_anchors: tuple[tuple[float, float], ...] | None = None,
+    potts_weight: float = POTTS_WEIGHT,
     progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
@@ -301,6 +320,10 @@ def segment_volume(
         :func:`~batteryct.segment.spill_coefficient` (default
         :data:`~batteryct.segment.SPILL_ANCHORS`); for sensitivity studies
         (``benchmarks/bench_electrode_accuracy.py --spill-anchors``).
+    potts_weight : float, optional
+        2 phases only: cost of one pore|solid voxel face in nats, the Potts prior of
+        :func:`~batteryct.segment.potts_solid_mask` on the pore|solid decision (default
+        :data:`~batteryct.segment.POTTS_WEIGHT`); 0 keeps the per-voxel argmax.
     progress : callable, optional
         ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
@@ -313,7 +336,8 @@ def segment_volume(
         neighbours, binder|active] (1/µm), ``gmm`` (the class model of
         :meth:`~batteryct.segment.PhaseModel.as_dict`), ``n_partial_volume_reassigned``
         (voxels kept as pore by the spill term that a context-free threshold would call
-        binder) and ``n_argmax_overridden``; then ``label_counts`` (inside the ROI),
+        binder), ``potts_weight``, ``n_potts_changed`` (voxels whose pore|solid class the
+        Potts prior changed) and ``n_argmax_overridden``; then ``label_counts`` (inside the ROI),
         ``class_means`` (mean denoised value per final label inside the ROI, 1/µm) and
         ``timings_s`` (seconds per step).
 
@@ -335,7 +359,9 @@ def segment_volume(
        of :func:`~batteryct.segment.fit_phase_model` (pore and active levels from their
        histogram peaks, binder level from "plateau" voxels shrunk towards a prior, ring
        offsets subtracted, a pore|binder boundary raised next to active particles by
-       their blurred-edge spill), per-voxel posteriors and their argmax;
+       their blurred-edge spill), per-voxel posteriors and their argmax; with
+       ``potts_weight`` > 0 the pore|solid decision is the graph-cut minimum of posterior
+       cost plus boundary cost instead;
     5. :func:`~batteryct.segment.clean_binary` on the solid (binder | active);
     6. :func:`~batteryct.segment.label_pore_space`: open pores 0, internal voids 2; binder
        3 on top (filled small pores become binder).
@@ -391,6 +417,7 @@ def segment_volume(
         ring_correction=ring_correction,
         return_posteriors=return_posteriors,
         spill_anchors=spill_anchors,
+        potts_weight=potts_weight,
     )
 
 
