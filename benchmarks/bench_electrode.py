@@ -5,7 +5,7 @@ reconstructs it (not timed), then times segmentation (with posteriors) and
 :func:`batteryct.electrode.transport_metrics` (finite-volume τ and conductivity on three
 axes, random walk, interfaces, network) and prints the peak RSS of the process.
 
-    python benchmarks/bench_electrode.py --n 256 [--uncertainty 0] [--workers 1] [--cache DIR]
+    python benchmarks/bench_electrode.py --n 256 [--uncertainty 0] [--workers 1] [--cache DIR] [--potts-weight W]
 
 ``--uncertainty N --workers W`` runs as the workflow does with ``--cores W``: the particle
 partition (``transport_contacts``), then the value (``transport_value``) and the N
@@ -38,6 +38,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--uncertainty", type=int, default=0, help="posterior samples (config default 8)")
+    ap.add_argument(
+        "--potts-weight",
+        type=float,
+        default=None,
+        help="segmentation's Potts prior (default: config segment.potts_weight)",
+    )
     ap.add_argument("--cache", default=None, help="folder for the reconstructed volume")
     ap.add_argument(
         "--workers",
@@ -88,6 +94,7 @@ def main():
         min_solid_voxels=32,
         min_pore_voxels=16,
         seed=0,
+        potts_weight=cfg["segment"]["potts_weight"] if args.potts_weight is None else args.potts_weight,
     )
     labels, post = res.labels, res.posteriors
     t1 = time.perf_counter()

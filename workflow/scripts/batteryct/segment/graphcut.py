@@ -21,6 +21,50 @@ POTTS_WEIGHT = 0.6
 EPS = 1e-6
 
 
+def _neighbour_pairs():
+    """(voxel, neighbour) slice pairs of the 6 face directions."""
+    for axis in range(3):
+        for step in (1, -1):
+            here = [slice(None)] * 3
+            there = [slice(None)] * 3
+            here[axis], there[axis] = (
+                (slice(None, -1), slice(1, None)) if step == 1 else (slice(1, None), slice(None, -1))
+            )
+            yield tuple(here), tuple(there)
+
+
+def _persistent(logit, solid, weight, fixed_pore, max_rounds=8):
+    """Voxels whose class is their argmax in every minimiser of the Potts energy.
+
+    Flipping voxel ``v`` away from its argmax costs ``|logit_v|`` and saves at most
+    ``weight`` per neighbour that could disagree: with ``k`` neighbours of which ``a`` are
+    known to hold ``v``'s argmax class in every minimiser, ``|logit_v| > weight (k - 2a)``
+    proves that ``v`` does too (otherwise flipping it would lower the energy). Starting
+    from ``a = 0`` (``|logit| > 6 weight``), rounds add the voxels the last round proved,
+    until a round adds fewer than 1 % of the undecided voxels or ``max_rounds``.
+    """
+    magnitude = np.abs(logit)
+    fixed = magnitude > np.float32(6.0 * weight)
+    if fixed_pore is not None:
+        fixed |= fixed_pore
+    n_neighbours = np.zeros(logit.shape, np.int8)
+    for here, _ in _neighbour_pairs():
+        n_neighbours[here] += 1
+    for _ in range(max_rounds):
+        agree = np.zeros(logit.shape, np.int8)
+        for here, there in _neighbour_pairs():
+            agree[here] += fixed[there] & (solid[there] == solid[here])
+        bound = (n_neighbours - 2 * agree).astype(np.float32)
+        bound *= np.float32(weight)
+        proved = ~fixed & (magnitude > bound)
+        n_proved = int(np.count_nonzero(proved))
+        n_open = int(fixed.size - np.count_nonzero(fixed))
+        fixed |= proved
+        if n_proved < 0.01 * n_open:
+            break
+    return fixed
+
+
 def potts_solid_mask(
     p_solid: np.ndarray,
     weight: float,
@@ -55,11 +99,11 @@ def potts_solid_mask(
 
     Notes
     -----
-    A voxel whose cost difference between the classes exceeds ``6 * weight`` takes its
-    argmax class in every minimiser (flipping it alone would lower the energy whatever its
-    neighbours), so only the other voxels enter the graph, with the boundary cost towards
-    their fixed neighbours added to their own costs: the result is the exact minimum at a
-    fraction of the full grid's memory. Ties (equal energies) are broken by the cut
+    Voxels whose class is the same in every minimiser are found first
+    (:func:`_persistent`), so only the other voxels enter the graph, with the boundary cost
+    towards their fixed neighbours added to their own costs: the result is the exact
+    minimum at a fraction of the full grid's memory and time (the graph costs ~60 bytes per
+    voxel and ~64 per face in it). Ties (equal energies) are broken by the cut
     algorithm, deterministically for the same input.
 
     Examples
@@ -82,21 +126,27 @@ def potts_solid_mask(
         raise ValueError(f"weight must be finite and >= 0, got {weight}")
     if fixed_pore is not None and np.shape(fixed_pore) != p.shape:
         raise ValueError(f"fixed_pore has shape {np.shape(fixed_pore)}, p_solid {p.shape}")
-    p = np.clip(p, np.float32(EPS), np.float32(1.0 - EPS))
-    cost_solid = -np.log(p)
-    cost_pore = -np.log1p(-p)
-    solid = cost_solid < cost_pore
-    free = np.abs(cost_pore - cost_solid) <= np.float32(6.0 * weight)
+    # log-odds of solid, in place in one float32 buffer: adding a constant to both costs of
+    # a voxel does not change the minimiser, so the costs are (max(-l, 0), max(l, 0))
+    logit = np.clip(p, np.float32(EPS), np.float32(1.0 - EPS))
+    np.subtract(np.log(logit), np.log1p(-logit), out=logit)
+    solid = logit > 0
     if fixed_pore is not None:
         solid &= ~fixed_pore
-        free &= ~fixed_pore
-    n_free = int(np.count_nonzero(free))
-    if weight == 0.0 or n_free == 0:
+    if weight == 0.0:
         return solid
-    ids = np.full(p.shape, -1, dtype=np.int64)
-    ids[free] = np.arange(n_free)
-    u_solid = cost_solid[free].astype(np.float64)
-    u_pore = cost_pore[free].astype(np.float64)
+    free = ~_persistent(logit, solid, float(weight), fixed_pore)
+    n_free = int(np.count_nonzero(free))
+    if n_free == 0:
+        return solid
+    index_dtype = np.int32 if n_free < 2**31 else np.int64
+    ids = np.full(p.shape, -1, dtype=index_dtype)
+    ids[free] = np.arange(n_free, dtype=index_dtype)
+    free_logit = logit[free].astype(np.float64)
+    del logit
+    u_solid = np.maximum(-free_logit, 0.0)
+    u_pore = np.maximum(free_logit, 0.0)
+    del free_logit
     edges_i, edges_j = [], []
     for axis in range(3):
         lo = [slice(None)] * 3
@@ -107,6 +157,7 @@ def potts_solid_mask(
         both = f_lo & f_hi
         edges_i.append(ids[lo][both])
         edges_j.append(ids[hi][both])
+        del both
         # a free voxel beside a fixed one pays the weight for disagreeing with it
         for f_a, f_b, side_a, side_b in ((f_lo, f_hi, lo, hi), (f_hi, f_lo, hi, lo)):
             one = f_a & ~f_b
@@ -114,14 +165,19 @@ def potts_solid_mask(
             b_solid = solid[side_b][one]
             u_pore += weight * np.bincount(id_a[b_solid], minlength=n_free)
             u_solid += weight * np.bincount(id_a[~b_solid], minlength=n_free)
+            del one, id_a, b_solid
+    del ids
     i = np.concatenate(edges_i)
     j = np.concatenate(edges_j)
+    del edges_i, edges_j
     graph = maxflow.Graph[float](n_free, i.size)
     nodes = graph.add_nodes(n_free)
     w = np.full(i.size, float(weight))
     graph.add_edges(nodes[i], nodes[j], w, w)
+    del i, j, w
     # a node on the sink side (solid) cuts its source edge: the source capacity is its solid cost
     graph.add_grid_tedges(nodes, u_solid, u_pore)
+    del u_solid, u_pore
     graph.maxflow()
     solid[free] = graph.get_grid_segments(nodes)
     return solid
