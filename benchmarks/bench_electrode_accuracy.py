@@ -139,7 +139,7 @@ def run_case(name, spec, cfg, args):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
         spill_anchors=args.spill_anchors,
-        potts_weight=p.get("potts_weight", 0.0) if args.potts_weight is None else args.potts_weight,
+        potts_weight=p["potts_weight"] if args.potts_weight is None else args.potts_weight,
     )
     t_seg = time.perf_counter() - t
     box = fov.box_roi(volume.shape, cfg["metrics"]["roi_radius_fraction"])

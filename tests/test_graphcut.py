@@ -34,7 +34,7 @@ def exhaustive_minimum(p_solid, weight, fixed_pore=None):
 def test_graph_cut_is_the_exact_minimum(trial):
     rng = np.random.default_rng(trial)
     shape = ((2, 2, 3), (1, 3, 4), (3, 2, 2))[trial % 3]
-    # posteriors near 1/2 (every voxel free) and confident ones (fixed by the 6w bound)
+    # posteriors near 1/2 (in the graph) and confident ones (proved persistent, left out of it)
     p = np.where(rng.random(shape) < 0.7, rng.uniform(0.2, 0.8, shape), rng.uniform(0, 1, shape)).astype(np.float32)
     weight = float(rng.uniform(0.05, 1.5))
     fixed = (rng.random(shape) < 0.2) if trial % 2 else None

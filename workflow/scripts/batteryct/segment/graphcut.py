@@ -21,16 +21,20 @@ POTTS_WEIGHT = 0.6
 EPS = 1e-6
 
 
+def _face_pairs():
+    """(lower, upper) slices of the face-neighbour voxel pairs along each axis."""
+    for axis in range(3):
+        lower = [slice(None)] * 3
+        upper = [slice(None)] * 3
+        lower[axis], upper[axis] = slice(None, -1), slice(1, None)
+        yield tuple(lower), tuple(upper)
+
+
 def _neighbour_pairs():
     """(voxel, neighbour) slice pairs of the 6 face directions."""
-    for axis in range(3):
-        for step in (1, -1):
-            here = [slice(None)] * 3
-            there = [slice(None)] * 3
-            here[axis], there[axis] = (
-                (slice(None, -1), slice(1, None)) if step == 1 else (slice(1, None), slice(None, -1))
-            )
-            yield tuple(here), tuple(there)
+    for lower, upper in _face_pairs():
+        yield lower, upper
+        yield upper, lower
 
 
 def _persistent(logit, solid, weight, fixed_pore, max_rounds=8):
@@ -148,24 +152,19 @@ def potts_solid_mask(
     u_pore = np.maximum(free_logit, 0.0)
     del free_logit
     edges_i, edges_j = [], []
-    for axis in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        lo, hi = tuple(lo), tuple(hi)
-        f_lo, f_hi = free[lo], free[hi]
-        both = f_lo & f_hi
-        edges_i.append(ids[lo][both])
-        edges_j.append(ids[hi][both])
+    for lower, upper in _face_pairs():
+        both = free[lower] & free[upper]
+        edges_i.append(ids[lower][both])
+        edges_j.append(ids[upper][both])
         del both
-        # a free voxel beside a fixed one pays the weight for disagreeing with it
-        for f_a, f_b, side_a, side_b in ((f_lo, f_hi, lo, hi), (f_hi, f_lo, hi, lo)):
-            one = f_a & ~f_b
-            id_a = ids[side_a][one]
-            b_solid = solid[side_b][one]
-            u_pore += weight * np.bincount(id_a[b_solid], minlength=n_free)
-            u_solid += weight * np.bincount(id_a[~b_solid], minlength=n_free)
-            del one, id_a, b_solid
+    # a free voxel beside a fixed one pays the weight for disagreeing with it
+    for here, there in _neighbour_pairs():
+        one = free[here] & ~free[there]
+        id_here = ids[here][one]
+        there_solid = solid[there][one]
+        u_pore += weight * np.bincount(id_here[there_solid], minlength=n_free)
+        u_solid += weight * np.bincount(id_here[~there_solid], minlength=n_free)
+        del one, id_here, there_solid
     del ids
     i = np.concatenate(edges_i)
     j = np.concatenate(edges_j)

@@ -228,9 +228,10 @@ def _two_phases(
         solid_cut = potts_solid_mask(1.0 - post[0], potts_weight, fixed_pore=outside)
         changed = solid_cut != solid_argmax
         info["n_potts_changed"] = int(np.count_nonzero(changed))
-        cls[changed & solid_cut] = np.where(binder_over_active[changed & solid_cut], 1, 2)
+        made_solid = changed & solid_cut
+        cls[made_solid] = np.where(binder_over_active[made_solid], 1, 2)
         cls[changed & ~solid_cut] = 0
-        del solid_cut, changed
+        del solid_cut, changed, made_solid
         timings["potts"] = time.perf_counter() - t
     del binder_over_active
     t = time.perf_counter()
