@@ -351,7 +351,10 @@ def electrode_phantom(
         (1 - calendering_strain) ** (-1.0 / 3.0),
     )
     rows = []
-    placed = []  # (center, bounding radius)
+    # centres and bounding radii of the placed particles, as arrays so that one candidate
+    # is tested against all of them at once (the test is the per-pair one, term by term)
+    placed_centres = np.empty((0, 3))
+    placed_radii = np.empty(0)
     n_active = 0
     i = 0
     failures = 0
@@ -362,12 +365,9 @@ def electrode_phantom(
         c = np.array([rng.uniform(-0.3 * r, n - 1 + 0.3 * r), centre + rho * np.sin(phi), centre + rho * np.cos(phi)])
         # Tolerated overlap grows with the fill so dense (calendered) targets are reachable.
         tol = 0.15 + 0.35 * n_active / (target_active * pillar_voxels)
-        ok = True
-        for pc, pr in placed:
-            if np.sum((pc - c) ** 2) < ((pr + r * max(scale)) * (1 - tol)) ** 2:
-                ok = False
-                break
-        if not ok:
+        d = placed_centres - c
+        distance2 = d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2
+        if np.any(distance2 < ((placed_radii + r * max(scale)) * (1 - tol)) ** 2):
             failures += 1
             continue
         axes = scale
@@ -375,7 +375,8 @@ def electrode_phantom(
             g = np.exp(shape_rng.normal(0.0, aspect_sigma, 3))
             axes = tuple(np.asarray(scale) * g / np.prod(g) ** (1.0 / 3.0))
         n_solid, _, sl = _stamp_particle(phase, pid, i, c, r, rng, roughness, 30, 25.0, 0.0, axes)
-        placed.append((c, r * max(axes)))
+        placed_centres = np.vstack([placed_centres, c])
+        placed_radii = np.append(placed_radii, r * max(axes))
         rows.append((i + 1, c, r, n_solid, 0))
         if sl is not None:
             # Only what lies inside the pillar counts: the wall cuts particles, as milling does.
