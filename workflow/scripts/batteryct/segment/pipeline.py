@@ -59,10 +59,14 @@ class MultiphaseResult(SegmentationResult):
         (pore voxels may be 0 or 2).
     model : PhaseModel
         The fitted class model.
+    denoised : numpy.ndarray of float32 or None
+        The volume ``(z, y, x)`` the class model classified (denoised, ring offsets
+        subtracted), 1/µm; None unless asked for (``return_denoised``).
     """
 
     overridden: np.ndarray
     model: PhaseModel
+    denoised: np.ndarray | None = None
 
 
 def _prepare(
@@ -163,6 +167,7 @@ def _two_phases(
     return_posteriors,
     spill_anchors,
     potts_weight,
+    return_denoised,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
@@ -251,7 +256,14 @@ def _two_phases(
 
     _finish_info(info, labels, den, roi, timings)
     posteriors = post.astype(np.float16) if return_posteriors else None
-    return MultiphaseResult(labels=labels, info=info, posteriors=posteriors, overridden=overridden, model=model)
+    return MultiphaseResult(
+        labels=labels,
+        info=info,
+        posteriors=posteriors,
+        overridden=overridden,
+        model=model,
+        denoised=den if return_denoised else None,
+    )
 
 
 def segment_volume(
@@ -274,6 +286,7 @@ def segment_volume(
     return_posteriors: bool = False,
     spill_anchors: tuple[tuple[float, float], ...] | None = None,
     potts_weight: float = POTTS_WEIGHT,
+    return_denoised: bool = False,
     progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
@@ -325,6 +338,9 @@ def segment_volume(
         2 phases only: cost of one pore|solid voxel face in nats, the Potts prior of
         :func:`~batteryct.segment.potts_solid_mask` on the pore|solid decision (default
         :data:`~batteryct.segment.POTTS_WEIGHT`); 0 keeps the per-voxel argmax.
+    return_denoised : bool, optional
+        2 phases only: also return the volume the class model classified
+        (``MultiphaseResult.denoised``), e.g. to study the classification against a truth.
     progress : callable, optional
         ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
@@ -387,6 +403,8 @@ def segment_volume(
         raise ValueError(f"n_solid_phases must be 1 or 2, got {n_solid_phases}")
     if return_posteriors and n_solid_phases != 2:
         raise ValueError("posteriors are only available for n_solid_phases=2")
+    if return_denoised and n_solid_phases != 2:
+        raise ValueError("the classified volume is only returned for n_solid_phases=2")
     vol = as_volume_3d(volume, "volume", dtype=np.float32, finite=True)
     timings: dict[str, float] = {}
     info = _base_info(
@@ -419,6 +437,7 @@ def segment_volume(
         return_posteriors=return_posteriors,
         spill_anchors=spill_anchors,
         potts_weight=potts_weight,
+        return_denoised=return_denoised,
     )
 
 
