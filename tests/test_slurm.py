@@ -106,7 +106,7 @@ def runs(tmp_path_factory):
         "local": (local_dir, local),
         "slurm": (slurm_dir, slurm),
         "text": text,
-        "seconds": slurm_s,
+        "slurm_s": slurm_s,
         "local_s": local_s,
     }
 
@@ -144,7 +144,7 @@ def test_every_job_was_submitted_and_the_starved_one_failed(runs, capsys):
     states = job_states(jobs)
     with capsys.disabled():  # into CI's log, for the closing note
         print(
-            f"\n{len(jobs)} Slurm jobs in {runs['seconds']:.0f} s (local run {runs['local_s']:.0f} s): "
+            f"\n{len(jobs)} Slurm jobs in {runs['slurm_s']:.0f} s (local run {runs['local_s']:.0f} s): "
             f"{sorted(jobs.values())}"
         )
     state = {i: states.get(i, states.get(i.split("_")[0])) for i in jobs}  # array tasks are <id>_<task>
@@ -238,4 +238,4 @@ def test_outputs_are_byte_identical_to_the_local_run(runs):
     record = (slurm_dir / "results/volumes/P1/missing.h5").read_bytes()
     assert b"does not exist" in record and record == (local_dir / "results/volumes/P1/missing.h5").read_bytes()
     assert json.loads(record.split(b"\n", 1)[1])["rule"] == "reconstruct"
-    assert math.isfinite(runs["seconds"])
+    assert math.isfinite(runs["slurm_s"])
