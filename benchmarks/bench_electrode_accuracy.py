@@ -11,6 +11,7 @@ metrics on the truth phases (the same library functions) are compared in the tra
 
     python benchmarks/bench_electrode_accuracy.py [--n 128] [--samples 8] [--cache DIR] [--cases a,b]
         [--spill-anchors 0:0,0.14:0.01,0.28:0.02] [--potts-weight 0.6] [--seed-offset 100] [--oracle]
+        [--global-weight 0.8] [--correlation-voxels 2] [--out rows.parquet]
 
 Prints one row per (scan, metric) with ``--detail``, and the summary per metric: median
 signed error (relative for τ, D_eff and surface areas; absolute for fractions and exponents),
@@ -53,7 +54,7 @@ ELECTRODES = {
 }
 NOISE = {"hi": 10000, "lo": 3000}  # open-beam counts per pixel
 
-RELATIVE = ("tortuosity", "deff", "specific_surface", "active_binder_area")
+RELATIVE = ("tortuosity", "deff", "specific_surface", "pore_active_area", "pore_binder_area", "active_binder_area")
 
 
 def cases(seed_offset=0):
@@ -101,7 +102,8 @@ def lean_metrics(labels, voxel_um, smooth_sigma, rtol):
     areas = electrode.interface_areas_um2(labels, voxel_um, smooth_sigma)
     vol_um3 = n * voxel_um**3
     out["specific_surface_area_per_um"] = (areas["pore_active_area_um2"] + areas["pore_binder_area_um2"]) / vol_um3
-    out["active_binder_area_per_um"] = areas["active_binder_area_um2"] / vol_um3
+    for pair in ("pore_active", "pore_binder", "active_binder"):
+        out[f"{pair}_area_per_um"] = areas[f"{pair}_area_um2"] / vol_um3
     for axis, name in enumerate(AXES):
         t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_um, rtol=rtol)
         out[f"tortuosity_factor_{name}"] = float(t["tortuosity_factor"])
@@ -178,8 +180,10 @@ def run_case(name, spec, cfg, args):
                 segment.CLASS_LABELS,
                 i,
                 tr["seed"],
-                correlation_voxels=tr["uncertainty_correlation_voxels"],
-                global_weight=tr["uncertainty_global_weight"],
+                correlation_voxels=tr["uncertainty_correlation_voxels"]
+                if args.correlation_voxels is None
+                else args.correlation_voxels,
+                global_weight=tr["uncertainty_global_weight"] if args.global_weight is None else args.global_weight,
             ),
             voxel,
             sm,
@@ -189,11 +193,20 @@ def run_case(name, spec, cfg, args):
     ]
     mt, ml = phase_masks(truth), phase_masks(labels)
     rows = []
+    ci = electrode.with_intervals(value, samples) if samples else {}  # as the workflow reports them
     for key, v in value.items():
-        lo, hi = electrode.interval([s[key] for s in samples], v) if samples else (np.nan, np.nan)
-        if not key.startswith("bruggeman"):  # as the workflow reports them: fractions in [0, 1], the rest >= 0
-            lo, hi = max(lo, 0.0), (min(hi, 1.0) if "fraction" in key or key == "porosity" else hi)
-        rows.append({"scan": name, "metric": key, "truth": true[key], "measured": v, "ci_low": lo, "ci_high": hi})
+        lo, hi = ci.get(f"{key}_ci_low", np.nan), ci.get(f"{key}_ci_high", np.nan)
+        rows.append(
+            {
+                "scan": name,
+                "metric": key,
+                "truth": true[key],
+                "measured": v,
+                "ci_low": lo,
+                "ci_high": hi,
+                "samples": [s[key] for s in samples],
+            }
+        )
     for phase in ("pore", "binder", "active"):
         rows.append({"scan": name, "metric": f"dice_{phase}", "truth": 1.0, "measured": dice(mt[phase], ml[phase])})
     if args.oracle:
@@ -266,7 +279,9 @@ def main():
     ap.add_argument("--cache", default=None, help="folder for the reconstructions")
     ap.add_argument("--cases", default=None, help="comma-separated case names (default: all 12)")
     ap.add_argument("--detail", action="store_true", help="print every (scan, metric) row")
-    ap.add_argument("--out", default=None, help="write the per-(scan, metric) rows to this parquet")
+    ap.add_argument(
+        "--out", default=None, help="write the per-(scan, metric) rows, with the metric of each sample, to this parquet"
+    )
     ap.add_argument(
         "--spill-anchors",
         default=None,
@@ -278,6 +293,18 @@ def main():
         type=float,
         default=None,
         help="Potts prior weight of the segmentation, nats per face (default: config segment.potts_weight)",
+    )
+    ap.add_argument(
+        "--global-weight",
+        type=float,
+        default=None,
+        help="shared share of the posterior sampling field (default: config transport.uncertainty_global_weight)",
+    )
+    ap.add_argument(
+        "--correlation-voxels",
+        type=float,
+        default=None,
+        help="smoothing of its local part, voxels (default: config transport.uncertainty_correlation_voxels)",
     )
     ap.add_argument(
         "--oracle",
@@ -304,6 +331,7 @@ def main():
         print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if args.out:
+        df["samples"] = [v if isinstance(v, list) else [] for v in df["samples"]]
         df.to_parquet(args.out)
     ci = df[df["ci_low"].notna()]
     tau = df["metric"].str.startswith("tortuosity_factor")

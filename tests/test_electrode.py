@@ -158,6 +158,22 @@ def test_interval_from_samples():
     assert np.isnan(electrode.interval([np.nan], np.nan)[0])
 
 
+def test_interval_reaches_the_sample_mean_for_surface_metrics():
+    from scipy import stats
+
+    samples = [0.33, 0.35, 0.34, 0.34]
+    half = stats.t.ppf(0.975, 3) * np.std(samples, ddof=1) * np.sqrt(1.25)
+    lo, hi = electrode.interval(samples, 0.30, reach_sample_mean=True)
+    assert (lo, hi) == pytest.approx((0.30 - half, 0.34 + half))
+    # a value above the samples: stretched downwards
+    assert electrode.interval(samples, 0.40, reach_sample_mean=True) == pytest.approx((0.34 - half, 0.40 + half))
+    row = {"porosity": 0.30, "specific_surface_area_per_um": 0.30, "pore_binder_area_um2": 0.30}
+    out = electrode.with_intervals(row, [{k: v for k in row} for v in samples])
+    assert (out["porosity_ci_low"], out["porosity_ci_high"]) == pytest.approx((0.30 - half, 0.30 + half))
+    for key in ("specific_surface_area_per_um", "pore_binder_area_um2"):
+        assert (out[f"{key}_ci_low"], out[f"{key}_ci_high"]) == pytest.approx((0.30 - half, 0.34 + half))
+
+
 def test_contact_partition_file_round_trip(tmp_path):
     instances = np.zeros((4, 5, 6), np.int32)
     instances[1:3, 1:4, 1:4] = 1

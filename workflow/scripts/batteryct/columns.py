@@ -46,7 +46,8 @@ UNIT_SUFFIXES = (
 
 POSTERIOR = (
     "the same metric on label volumes drawn from the segmentation posteriors "
-    "(transport.uncertainty_samples), value ± t s √(1 + 1/n) (batteryct.electrode.interval)"
+    "(transport.uncertainty_samples), value ± t s √(1 + 1/n) (batteryct.electrode.interval); "
+    "for pore|solid surface areas stretched to the samples' mean as well"
 )
 FIT_CI = "95 % interval of the fit (Jacobian covariance, t quantile; profile likelihood when the Jacobian is poor)"
 AXIS = {"x": "x (in plane)", "y": "y (in plane)", "z": "z (through plane)"}
