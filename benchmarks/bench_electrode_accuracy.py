@@ -11,12 +11,12 @@ metrics on the truth phases (the same library functions) are compared in the tra
 
     python benchmarks/bench_electrode_accuracy.py [--n 128] [--samples 8] [--cache DIR] [--cases a,b]
         [--spill-anchors 0:0,0.14:0.01,0.28:0.02] [--potts-weight 0.6] [--seed-offset 100] [--oracle]
-        [--global-weight 0.8] [--correlation-voxels 2] [--out rows.parquet]
+        [--global-weight 0.2] [--correlation-voxels 8] [--out rows.parquet]
 
 Prints one row per (scan, metric) with ``--detail``, and the summary per metric: median
-signed error (relative for τ, D_eff and surface areas; absolute for fractions and exponents),
-median absolute error, coverage of the 95 % intervals and median half-width / median
-absolute error (1.96 / 0.674 = 2.9 for unbiased Gaussian errors and calibrated intervals);
+signed error (relative for τ, D_eff, surface areas and the network figures; absolute for
+fractions and exponents), median absolute error, coverage of the 95 % intervals and median
+half-width / median absolute error (1.96 / 0.674 = 2.9 for unbiased Gaussian errors and calibrated intervals);
 then the targets of issue 12. ``--cache DIR`` keeps the reconstructions
 (``<case>.npz``) so a second run measures the segmentation and metrics only.
 ``--oracle`` adds, per scan, the Dice of binder and the porosity of the best rule on the
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from batteryct import electrode, fov, io, recon, segment, simulate, transport
+from batteryct import electrode, fov, io, network, recon, segment, simulate, transport
 from batteryct.label_codes import phase_masks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,15 @@ ELECTRODES = {
 }
 NOISE = {"hi": 10000, "lo": 3000}  # open-beam counts per pixel
 
-RELATIVE = ("tortuosity", "deff", "specific_surface", "pore_active_area", "pore_binder_area", "active_binder_area")
+RELATIVE = (
+    "tortuosity",
+    "deff",
+    "specific_surface",
+    "pore_active_area",
+    "pore_binder_area",
+    "active_binder_area",
+    "network",
+)
 
 
 def cases(seed_offset=0):
@@ -94,7 +102,7 @@ def simulate_and_reconstruct(spec, cfg):
 
 
 def lean_metrics(labels, voxel_um, smooth_sigma, rtol):
-    """Porosity, phase fractions, surface area, τ and D_eff per axis, Bruggeman exponents."""
+    """Porosity, phase fractions, surface areas, τ and D_eff per axis, network figures, Bruggeman exponents."""
     masks = phase_masks(labels)
     n = labels.size
     out = {k: float(masks[m].sum() / n) for k, m in (("porosity", "pore"), ("active_fraction", "active"))}
@@ -108,6 +116,11 @@ def lean_metrics(labels, voxel_um, smooth_sigma, rtol):
         t = transport.tortuosity(masks["pore"], axis=axis, voxel_size_um=voxel_um, rtol=rtol)
         out[f"tortuosity_factor_{name}"] = float(t["tortuosity_factor"])
         out[f"deff_over_dbulk_{name}"] = float(t["deff_over_dbulk"])
+    nodes, throats = network.extract_network(masks["pore"], voxel_um)
+    out["network_n_pores"] = int(len(nodes))
+    out["network_n_throats"] = int(len(throats))
+    net = network.network_effective_diffusivity(nodes, throats, axis=0, porosity=out["porosity"])
+    out["network_tortuosity_factor_z"] = float(net["tortuosity_factor"])
     out["bruggeman_exponent_through_plane"] = electrode.bruggeman_exponent(out["tortuosity_factor_z"], out["porosity"])
     out["bruggeman_exponent_in_plane"] = float(
         np.mean([electrode.bruggeman_exponent(out[f"tortuosity_factor_{a}"], out["porosity"]) for a in ("y", "x")])
