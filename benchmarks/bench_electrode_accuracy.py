@@ -6,8 +6,10 @@ necks, thin necks that blur into the active phase, a patchy surface film), parti
 shapes with a random aspect spread, a detector blur on some, and two noise levels.
 Each is simulated, reconstructed and segmented as the workflow does; the metrics of the
 hard labels, their 95 % intervals from posterior samples
-(:func:`batteryct.electrode.sample_label_volume`, the workflow's settings) and the same
-metrics on the truth phases (the same library functions) are compared in the transport box.
+(:func:`batteryct.electrode.sample_label_volume` with the workflow's settings unless
+``--global-weight`` / ``--correlation-voxels`` override them; the intervals of
+:func:`batteryct.electrode.with_intervals`) and the same metrics on the truth phases (the
+same library functions) are compared in the transport box.
 
     python benchmarks/bench_electrode_accuracy.py [--n 128] [--samples 8] [--cache DIR] [--cases a,b]
         [--spill-anchors 0:0,0.14:0.01,0.28:0.02] [--potts-weight 0.6] [--seed-offset 100] [--oracle]
@@ -16,9 +18,10 @@ metrics on the truth phases (the same library functions) are compared in the tra
 Prints one row per (scan, metric) with ``--detail``, and the summary per metric: median
 signed error (relative for τ, D_eff, surface areas and the network figures; absolute for
 fractions and exponents), median absolute error, coverage of the 95 % intervals and median
-half-width / median absolute error (1.96 / 0.674 = 2.9 for unbiased Gaussian errors and calibrated intervals);
-then the targets of issue 12. ``--cache DIR`` keeps the reconstructions
-(``<case>.npz``) so a second run measures the segmentation and metrics only.
+half-width / median absolute error (1.96 / 0.674 = 2.9 for unbiased Gaussian errors and
+calibrated intervals); then the targets of issue 12, pooled over every metric scored.
+``--cache DIR`` keeps the reconstructions (``<case>.npz``) so a second run measures the
+segmentation and metrics only.
 ``--oracle`` adds, per scan, the Dice of binder and the porosity of the best rule on the
 class model's two features (the classified value and its count of active neighbours)
 learnt from that scan's truth: an upper bound for any such rule.
@@ -311,13 +314,13 @@ def main():
         "--global-weight",
         type=float,
         default=None,
-        help="shared share of the posterior sampling field (default: config transport.uncertainty_global_weight)",
+        help="share of the sampling variance common to all voxels (config: transport.uncertainty_global_weight)",
     )
     ap.add_argument(
         "--correlation-voxels",
         type=float,
         default=None,
-        help="smoothing of its local part, voxels (default: config transport.uncertainty_correlation_voxels)",
+        help="Gaussian sigma (voxels) of its local part (default: config transport.uncertainty_correlation_voxels)",
     )
     ap.add_argument(
         "--oracle",

@@ -165,6 +165,8 @@ def test_interval_reaches_the_sample_mean_for_surface_metrics():
     half = stats.t.ppf(0.975, 3) * np.std(samples, ddof=1) * np.sqrt(1.25)
     lo, hi = electrode.interval(samples, 0.30, reach_sample_mean=True)
     assert (lo, hi) == pytest.approx((0.30 - half, 0.34 + half))
+    assert electrode.interval([0.34], 0.30, reach_sample_mean=True) == (0.30, 0.34)
+    assert electrode.interval([0.34], 0.30) == (0.30, 0.30)
     # a value above the samples: stretched downwards
     assert electrode.interval(samples, 0.40, reach_sample_mean=True) == pytest.approx((0.34 - half, 0.40 + half))
     row = {"porosity": 0.30, "specific_surface_area_per_um": 0.30, "pore_binder_area_um2": 0.30}

@@ -22,9 +22,9 @@ from .label_codes import LABEL_SOLID, check_has_pores, phase_masks
 
 AXES = ("z", "y", "x")
 
-# Pore|solid surface metrics. The hard labels (Potts prior, clean-up) give the smoothest
-# boundary the posteriors allow and the voxel-wise posterior samples a rough one; the scan
-# does not resolve roughness at the voxel scale, so these intervals span both readings.
+#: Pore|solid surface metrics. The hard labels (Potts prior, clean-up) read the smoothest
+#: boundary the posteriors allow, the posterior samples (drawn without that prior) a rougher
+#: one; the scan does not resolve roughness at the voxel scale, so these intervals span both.
 SURFACE_METRIC_PREFIXES = ("specific_surface_area", "pore_active_area", "pore_binder_area")
 
 
@@ -332,7 +332,8 @@ def interval(samples, value: float, level: float = 0.95, *, reach_sample_mean: b
     samples : sequence of float
         The metric on the posterior samples (NaN values are ignored).
     value : float
-        The metric on the hard labels (the centre of the interval).
+        The metric on the hard labels (the centre of the interval, unless
+        ``reach_sample_mean``).
     level : float
         Coverage probability.
     reach_sample_mean : bool, optional
@@ -353,7 +354,8 @@ def interval(samples, value: float, level: float = 0.95, *, reach_sample_mean: b
     sample falls with probability ``level``, centred on the value of the hard labels. With
     ~8 samples, empirical 2.5/97.5 % quantiles would be the extreme samples and too
     narrow. With ``reach_sample_mean`` the interval is ``[min(value, m) - h, max(value, m) + h]``
-    (``m``: the samples' mean, ``h`` the half-width above): it holds both readings. If the
+    (``m``: the samples' mean, ``h`` the half-width above): it holds both readings (with a
+    single sample, the span of the value and that sample). If the
     value or a sample is infinite (a direction that percolates only in some samples), the
     interval is the range of all of them, infinity included.
 
@@ -375,7 +377,8 @@ def interval(samples, value: float, level: float = 0.95, *, reach_sample_mean: b
             return float("nan"), float("nan")
         return float(allv.min()), float(allv.max())
     if v.size < 2:
-        return float(value), float(value)
+        reach = reach_sample_mean and v.size == 1
+        return (min(float(value), float(v[0])), max(float(value), float(v[0]))) if reach else (float(value),) * 2
     from scipy import stats  # here, not at the top: 0.6 s of every transport job's start-up
 
     half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) * np.sqrt(1.0 + 1.0 / v.size))
