@@ -198,9 +198,10 @@ def test_uncertainty_intervals_hold_the_value_and_the_truth(scan, result):
         true = tm[name].mean()
         print(f"\n{key}: {row[key]:.4f} [{row[key + '_ci_low']:.4f}, {row[key + '_ci_high']:.4f}], truth {true:.4f}")
         assert row[f"{key}_ci_low"] <= true <= row[f"{key}_ci_high"], key
-    areas = electrode.interface_areas_um2(truth[box], 0.512)  # as transport_metrics measures them
-    true_ssa = (areas["pore_active_area_um2"] + areas["pore_binder_area_um2"]) / (truth[box].size * 0.512**3)
     key = "specific_surface_area_per_um"
+    direct = {k: v for k, v in p.items() if not k.startswith("uncertainty_") and k != "particle_min_radius_um"}
+    direct.update(random_walk=False, network=False, conductivity=False)
+    true_ssa = electrode.value_metrics(truth[box], 0.512, instances=None, **direct)[0][key]
     print(f"{key}: {row[key]:.4f} [{row[key + '_ci_low']:.4f}, {row[key + '_ci_high']:.4f}], truth {true_ssa:.4f}")
     assert row[f"{key}_ci_low"] <= true_ssa <= row[f"{key}_ci_high"]
     assert 0.002 < row["porosity_ci_high"] - row["porosity_ci_low"] < 0.1
