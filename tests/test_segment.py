@@ -362,3 +362,20 @@ def test_segment_volume_rejects_bad_input():
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError):
         segment_volume(bad, **SEG, fov_radius_fraction=1.0)
+
+
+def test_deblur_leaves_sharp_scans_and_sharpens_blurred_ones():
+    # sharp (blur 0.5 voxel, edge deficit below the reference): the labels are unchanged
+    vol, truth = make_electrode(blur=0.5)
+    plain = segment_volume(vol, n_solid_phases=2, **SEG, fov_radius_fraction=None)
+    sharp = segment_volume(vol, n_solid_phases=2, **SEG, fov_radius_fraction=None, deblur=True)
+    assert sharp.info["deblur_sigma_voxels"] == 0.0
+    assert np.array_equal(plain.labels, sharp.labels)
+    # blurred beyond the spill anchors (1.1 voxels): binder Dice 0.74 -> 0.81, active 0.962 -> 0.976
+    vol, truth = make_electrode(blur=1.1)
+    plain = segment_volume(vol, n_solid_phases=2, **SEG, fov_radius_fraction=None)
+    deblurred = segment_volume(vol, n_solid_phases=2, **SEG, fov_radius_fraction=None, deblur=True)
+    assert 0.8 < deblurred.info["deblur_sigma_voxels"] < 1.3
+    assert deblurred.info["gmm"]["edge_deficit"] < plain.info["gmm"]["edge_deficit"] - 0.05
+    assert dice(deblurred.labels == 3, truth == 3) > dice(plain.labels == 3, truth == 3) + 0.04
+    assert dice(deblurred.labels == 1, truth == 1) > dice(plain.labels == 1, truth == 1) + 0.01

@@ -27,6 +27,8 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
         potts_weight=p.get("potts_weight", segment.POTTS_WEIGHT),
+        deblur=p.get("deblur", False),
+        spill_sd_fraction=p.get("spill_sd_fraction", 1.0),
         progress=runlog.Progress(log, f"{p['denoise_method']} denoising", "blocks"),
     )
     labels, info = result.labels, result.info

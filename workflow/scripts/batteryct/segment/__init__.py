@@ -10,6 +10,7 @@ closed void, 3 carbon-binder domain (two solid phases only). The entry point is
 from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
+from .deblur import REFERENCE_EDGE_DEFICIT, deblur_gaussian, edge_blur_sigma_voxels, excess_blur_sigma_voxels
 from .denoise import denoise, estimate_noise_sigma
 from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import (
@@ -43,6 +44,10 @@ __all__ = [
     "fov_cylinder_mask",
     "estimate_noise_sigma",
     "denoise",
+    "REFERENCE_EDGE_DEFICIT",
+    "edge_blur_sigma_voxels",
+    "excess_blur_sigma_voxels",
+    "deblur_gaussian",
     "sample_voxels",
     "threshold_otsu_roi",
     "clean_binary",

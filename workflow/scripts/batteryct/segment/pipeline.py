@@ -12,10 +12,15 @@ from .._checks import as_volume_3d
 from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
+from .deblur import deblur_gaussian, excess_blur_sigma_voxels
 from .denoise import denoise, estimate_noise_sigma
 from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import estimate_ring_profile, threshold_otsu_roi
 from .phase_model import ACTIVE_THRESHOLD_FRACTION, PhaseModel, fit_phase_model
+
+#: iterations of the blur estimate and at which residual sigma (voxels) they stop
+DEBLUR_MAX_ITERATIONS = 4
+DEBLUR_MIN_SIGMA_VOXELS = 0.1
 
 __all__ = ["SegmentationResult", "MultiphaseResult", "segment_volume", "segment_multiphase"]
 
@@ -168,6 +173,9 @@ def _two_phases(
     spill_anchors,
     potts_weight,
     return_denoised,
+    deblur=False,
+    deblur_regularization=0.05,
+    spill_sd_fraction=1.0,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
@@ -179,8 +187,24 @@ def _two_phases(
         binder_level=binder_level,
         active_fraction=active_fraction,
         spill_anchors=spill_anchors,
+        spill_sd_fraction=spill_sd_fraction,
     )
     model = fit_phase_model(den, roi, **fit)
+    info["deblur_sigma_voxels"] = 0.0
+    if deblur:
+        # the deficit -> sigma map of a planar step underestimates the blur of curved
+        # edges, so the residual excess is removed too until the edges are reference-sharp
+        blurred, sigma = den, 0.0
+        for _ in range(DEBLUR_MAX_ITERATIONS):
+            sigma_residual = excess_blur_sigma_voxels(model.edge_deficit)
+            if sigma_residual < DEBLUR_MIN_SIGMA_VOXELS:
+                break
+            sigma = float(np.hypot(sigma, sigma_residual))
+            den = deblur_gaussian(blurred, sigma, deblur_regularization)
+            if roi is not None:
+                den[outside] = blurred[outside]
+            model = fit_phase_model(den, roi, **fit)
+        info["deblur_sigma_voxels"] = sigma
     info["ring_offset_max_abs"] = 0.0
     if ring_correction:
         near = ndi.maximum_filter(den, size=5, mode="nearest") > np.float32(model.spill_source_threshold)
@@ -287,6 +311,8 @@ def segment_volume(
     spill_anchors: tuple[tuple[float, float], ...] | None = None,
     potts_weight: float = POTTS_WEIGHT,
     return_denoised: bool = False,
+    deblur: bool = False,
+    spill_sd_fraction: float = 1.0,
     progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
@@ -341,6 +367,17 @@ def segment_volume(
     return_denoised : bool, optional
         2 phases only: also return the volume the class model classified
         (``MultiphaseResult.denoised``), e.g. to study the classification against a truth.
+    deblur : bool, optional
+        2 phases only: before the class model, remove the blur beyond the sharpness of the
+        scans the spill anchors were set on. The blur sigma comes from the scan's own
+        active edges (:func:`~batteryct.segment.active_edge_deficit`,
+        :func:`~batteryct.segment.excess_blur_sigma_voxels`); the residual is re-measured
+        and removed, up to :data:`DEBLUR_MAX_ITERATIONS` times, by
+        :func:`~batteryct.segment.deblur_gaussian`. A scan as sharp as the reference is
+        left as it is.
+    spill_sd_fraction : float, optional
+        2 phases only: uncertainty (1 sd) of the active-spill term as a fraction of it, in
+        the posteriors (:func:`~batteryct.segment.fit_phase_model`).
     progress : callable, optional
         ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
@@ -349,7 +386,8 @@ def segment_volume(
     SegmentationResult
         A :class:`MultiphaseResult` for 2 phases. ``info`` holds the parameters above, then
         ``sigma`` (noise estimate, 1/µm); for 1 phase ``threshold`` (1/µm); for 2 phases
-        ``ring_offset_max_abs`` (1/µm), ``thresholds`` [pore|binder without active
+        ``deblur_sigma_voxels`` (the Gaussian sigma removed, 0 without ``deblur`` or on a sharp
+        scan), ``ring_offset_max_abs`` (1/µm), ``thresholds`` [pore|binder without active
         neighbours, binder|active] (1/µm), ``gmm`` (the class model of
         :meth:`~batteryct.segment.PhaseModel.as_dict`), ``n_partial_volume_reassigned``
         (voxels kept as pore by the spill term that a context-free threshold would call
@@ -438,6 +476,8 @@ def segment_volume(
         spill_anchors=spill_anchors,
         potts_weight=potts_weight,
         return_denoised=return_denoised,
+        deblur=deblur,
+        spill_sd_fraction=spill_sd_fraction,
     )
 
 
