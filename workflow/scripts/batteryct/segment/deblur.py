@@ -96,11 +96,13 @@ def deblur_gaussian(volume: np.ndarray, sigma_voxels: float, regularization: flo
     --------
     >>> import numpy as np
     >>> from scipy import ndimage as ndi
-    >>> step = np.zeros((8, 8, 32), np.float32); step[..., 16:] = 1.0
-    >>> blurred = ndi.gaussian_filter(step, 1.0, mode="nearest")
-    >>> err_before = np.abs(blurred - step).mean()
-    >>> err_after = np.abs(deblur_gaussian(blurred, 1.0, 0.001) - step).mean()
-    >>> bool(err_after < err_before / 2)
+    >>> rng = np.random.default_rng(0)
+    >>> field = ndi.gaussian_filter(rng.normal(size=(32, 32, 32)), 2.0).astype(np.float32)
+    >>> blurred = ndi.gaussian_filter(field, 1.0)
+    >>> core = (slice(6, -6),) * 3
+    >>> err_before = np.abs(blurred - field)[core].mean()
+    >>> err_after = np.abs(deblur_gaussian(blurred, 1.0, 0.01) - field)[core].mean()
+    >>> bool(err_after < err_before / 10)
     True
     """
     vol = np.asarray(volume, dtype=np.float32)
