@@ -6,11 +6,13 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.special import ndtri
 
+from .phase_model import SPILL_ANCHORS
+
 __all__ = ["REFERENCE_EDGE_DEFICIT", "edge_blur_sigma_voxels", "excess_blur_sigma_voxels", "deblur_gaussian"]
 
 #: edge deficit (:func:`~batteryct.segment.active_edge_deficit`) of the scans the class
-#: model's spill anchors were set on: the first anchor of ``SPILL_ANCHORS``
-REFERENCE_EDGE_DEFICIT = 0.14
+#: model's spill anchors were set on: the first anchor of ``SPILL_ANCHORS`` (0.14)
+REFERENCE_EDGE_DEFICIT = float(SPILL_ANCHORS[0][0])
 
 
 def edge_blur_sigma_voxels(edge_deficit: float) -> float:
