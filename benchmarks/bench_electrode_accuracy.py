@@ -90,6 +90,20 @@ def cases(seed_offset=0):
     return out
 
 
+def segment_options(p, args):
+    """The config's optional electrode keys of ``segment_volume``, with the command line's overrides."""
+    options = {k: p[k] for k in segment.CONFIG_OPTIONS if k in p}  # as the workflow passes them
+    overrides = {
+        "potts_weight": args.potts_weight,
+        "deblur": None if args.deblur is None else args.deblur == "on",
+        "spill_sd_fraction": args.spill_sd_fraction,
+        "deblur_max_iterations": args.deblur_iterations,
+        "anisotropic_spill": None if args.anisotropic_spill is None else args.anisotropic_spill == "on",
+    }
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return options
+
+
 def simulate_and_reconstruct(spec, cfg):
     sim = simulate.simulate_scan(spec)
     ps = io.ProjectionSet(
@@ -166,7 +180,7 @@ def oracle_classes(value, n_active, truth_class, n_bins=200):
     the clean-up use more context).
     """
     bins = np.clip(((value + 0.3) / 1.6 * n_bins).astype(np.int64), 0, n_bins - 1)
-    key = n_active.astype(np.int64) * n_bins + bins
+    key = np.round(n_active).astype(np.int64) * n_bins + bins
     counts = np.zeros((int(key.max()) + 1, 3), np.int64)
     np.add.at(counts, (key, truth_class), 1)
     return np.argmax(counts, axis=1)[key]
@@ -196,10 +210,8 @@ def run_case(name, spec, cfg, args):
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
         spill_anchors=args.spill_anchors,
-        potts_weight=p["potts_weight"] if args.potts_weight is None else args.potts_weight,
         return_denoised=args.oracle,
-        deblur=p.get("deblur", False) if args.deblur is None else args.deblur == "on",
-        spill_sd_fraction=p.get("spill_sd_fraction", 1.0) if args.spill_sd_fraction is None else args.spill_sd_fraction,
+        **segment_options(p, args),
     )
     t_seg = time.perf_counter() - t
     box = fov.box_roi(volume.shape, cfg["metrics"]["roi_radius_fraction"])
@@ -343,10 +355,16 @@ def main():
         help="uncertainty of the spill term as a fraction of it (default: config segment.spill_sd_fraction)",
     )
     ap.add_argument(
+        "--anisotropic-spill",
+        choices=("on", "off"),
+        default=None,
+        help="weight the active neighbours by direction (default: config segment.anisotropic_spill)",
+    )
+    ap.add_argument(
         "--deblur-iterations",
         type=int,
         default=None,
-        help="iterations of the blur estimate (default: batteryct.segment.pipeline.DEBLUR_MAX_ITERATIONS)",
+        help="iterations of the blur estimate (default: batteryct.segment.DEBLUR_MAX_ITERATIONS)",
     )
     ap.add_argument(
         "--global-weight",
@@ -372,8 +390,6 @@ def main():
         help="add this to every phantom seed: the same designs on other phantoms, for tuning (names get _s<seed>)",
     )
     args = ap.parse_args()
-    if args.deblur_iterations is not None:
-        segment.pipeline.DEBLUR_MAX_ITERATIONS = args.deblur_iterations
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     all_cases = cases(args.seed_offset)
     names = list(all_cases) if args.cases is None else args.cases.split(",")

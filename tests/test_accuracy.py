@@ -36,7 +36,7 @@ def run_chain(key):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
-        potts_weight=p["potts_weight"],
+        **{k: p[k] for k in segment.CONFIG_OPTIONS if k in p},  # as the workflow passes them
     ).labels
     scores = validation.score_scan(
         volume,

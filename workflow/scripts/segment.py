@@ -26,9 +26,8 @@ with runlog.scan_context(scan["sample"], scan["scan"], log, job=sm):
         min_pore_voxels=int(round(p["min_pore_volume_um3"] / voxel_um3)),
         fov_radius_fraction=p["fov_radius_fraction"],
         seed=p["seed"],
-        potts_weight=p.get("potts_weight", segment.POTTS_WEIGHT),
-        deblur=p.get("deblur", False),
-        spill_sd_fraction=p.get("spill_sd_fraction", 1.0),
+        # optional keys a campaign's config may leave out take the library's defaults
+        **{k: p[k] for k in segment.CONFIG_OPTIONS if k in p},
         progress=runlog.Progress(log, f"{p['denoise_method']} denoising", "blocks"),
     )
     labels, info = result.labels, result.info

@@ -10,7 +10,13 @@ closed void, 3 carbon-binder domain (two solid phases only). The entry point is
 from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_INTERNAL_VOID, LABEL_OPEN_PORE, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
-from .deblur import REFERENCE_EDGE_DEFICIT, deblur_gaussian, edge_blur_sigma_voxels, excess_blur_sigma_voxels
+from .deblur import (
+    DEBLUR_REGULARIZATION,
+    REFERENCE_EDGE_DEFICIT,
+    deblur_gaussian,
+    edge_blur_sigma_voxels,
+    excess_blur_sigma_voxels,
+)
 from .denoise import denoise, estimate_noise_sigma
 from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import (
@@ -28,13 +34,25 @@ from .phase_model import (
     CLASS_LABELS,
     PHASE_CLASSES,
     SPILL_ANCHORS,
+    SPILL_ANISOTROPY_RANGE,
     SPILL_CAP,
+    SPILL_SD_FRACTION,
     PhaseModel,
     active_edge_deficit,
+    direction_factor,
     fit_phase_model,
+    spill_anisotropy,
     spill_coefficient,
 )
-from .pipeline import MultiphaseResult, SegmentationResult, segment_multiphase, segment_volume
+from .pipeline import (
+    CONFIG_OPTIONS,
+    DEBLUR_MAX_ITERATIONS,
+    DEBLUR_MIN_SIGMA_VOXELS,
+    MultiphaseResult,
+    SegmentationResult,
+    segment_multiphase,
+    segment_volume,
+)
 
 __all__ = [
     "LABEL_OPEN_PORE",
@@ -45,6 +63,9 @@ __all__ = [
     "estimate_noise_sigma",
     "denoise",
     "REFERENCE_EDGE_DEFICIT",
+    "DEBLUR_REGULARIZATION",
+    "DEBLUR_MAX_ITERATIONS",
+    "DEBLUR_MIN_SIGMA_VOXELS",
     "edge_blur_sigma_voxels",
     "excess_blur_sigma_voxels",
     "deblur_gaussian",
@@ -59,6 +80,8 @@ __all__ = [
     "CLASS_LABELS",
     "SPILL_ANCHORS",
     "SPILL_CAP",
+    "SPILL_ANISOTROPY_RANGE",
+    "SPILL_SD_FRACTION",
     "ACTIVE_THRESHOLD_FRACTION",
     "BINDER_PRIOR_RATIO",
     "BINDER_PRIOR_COUNT",
@@ -66,6 +89,8 @@ __all__ = [
     "estimate_binder_level",
     "active_edge_deficit",
     "spill_coefficient",
+    "spill_anisotropy",
+    "direction_factor",
     "estimate_ring_profile",
     "PhaseModel",
     "fit_phase_model",
@@ -73,4 +98,5 @@ __all__ = [
     "MultiphaseResult",
     "segment_multiphase",
     "segment_volume",
+    "CONFIG_OPTIONS",
 ]

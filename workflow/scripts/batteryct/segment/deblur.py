@@ -8,11 +8,20 @@ from scipy.special import ndtri
 
 from .phase_model import SPILL_ANCHORS
 
-__all__ = ["REFERENCE_EDGE_DEFICIT", "edge_blur_sigma_voxels", "excess_blur_sigma_voxels", "deblur_gaussian"]
+__all__ = [
+    "REFERENCE_EDGE_DEFICIT",
+    "DEBLUR_REGULARIZATION",
+    "edge_blur_sigma_voxels",
+    "excess_blur_sigma_voxels",
+    "deblur_gaussian",
+]
 
 #: edge deficit (:func:`~batteryct.segment.active_edge_deficit`) of the scans the class
 #: model's spill anchors were set on: the first anchor of ``SPILL_ANCHORS`` (0.14)
 REFERENCE_EDGE_DEFICIT = float(SPILL_ANCHORS[0][0])
+
+#: Wiener regularisation of :func:`deblur_gaussian` (the gain is bounded by about 1 / (2 sqrt of it))
+DEBLUR_REGULARIZATION = 0.05
 
 
 def edge_blur_sigma_voxels(edge_deficit: float) -> float:
@@ -73,7 +82,9 @@ def excess_blur_sigma_voxels(edge_deficit: float, reference_deficit: float = REF
     return float(np.sqrt(s * s - s_ref * s_ref))
 
 
-def deblur_gaussian(volume: np.ndarray, sigma_voxels: float, regularization: float = 0.05) -> np.ndarray:
+def deblur_gaussian(
+    volume: np.ndarray, sigma_voxels: float, regularization: float = DEBLUR_REGULARIZATION
+) -> np.ndarray:
     """Remove an isotropic Gaussian blur by a Tikhonov-regularised (Wiener) inverse filter.
 
     Transfer function ``H(f) = exp(-2 pi^2 sigma^2 |f|^2)``; the filter is

@@ -19,7 +19,11 @@ __all__ = [
     "ACTIVE_THRESHOLD_FRACTION",
     "BINDER_PRIOR_RATIO",
     "BINDER_PRIOR_COUNT",
+    "SPILL_SD_FRACTION",
+    "SPILL_ANISOTROPY_RANGE",
     "active_edge_deficit",
+    "spill_anisotropy",
+    "direction_factor",
     "spill_coefficient",
     "PhaseModel",
     "fit_phase_model",
@@ -39,6 +43,11 @@ SPILL_ANCHORS = ((0.14, 0.010), (0.21, 0.030))
 #: active 26-neighbours beyond this count add no further spill
 SPILL_CAP = 12
 
+#: bounds of the measured in-plane / axial spill ratio (:func:`spill_anisotropy`)
+SPILL_ANISOTROPY_RANGE = (0.4, 2.5)
+#: face-adjacent voxels per direction group below which the ratio is not measured (1 is used)
+SPILL_ANISOTROPY_MIN_VOXELS = 500
+
 #: binder|active boundary as a fraction of the pore-active contrast, see :class:`PhaseModel`
 ACTIVE_THRESHOLD_FRACTION = 0.55
 
@@ -47,6 +56,10 @@ ACTIVE_THRESHOLD_FRACTION = 0.55
 BINDER_PRIOR_RATIO = 0.233
 #: weight of the prior binder level, in plateau voxels
 BINDER_PRIOR_COUNT = 300
+
+#: uncertainty (1 sd) of the active-spill term as a fraction of it: the empirical
+#: correction is uncertain by its own size
+SPILL_SD_FRACTION = 1.0
 
 
 def active_edge_deficit(
@@ -83,6 +96,130 @@ def active_edge_deficit(
     if np.count_nonzero(layer) < 10:
         return float("nan")
     return float((active_level - np.median(volume[layer])) / (active_level - pore_level))
+
+
+def spill_anisotropy(
+    volume: np.ndarray, roi: np.ndarray | None, pore_level: float, active_level: float, binder_active_threshold: float
+) -> float:
+    """Measure how much more active intensity spills into a voxel in-plane than along z.
+
+    The two groups are the non-active voxels (below ``binder_active_threshold``) whose
+    active face neighbours lie only along z (axis 0, the rotation axis), and those whose
+    active face neighbours lie only in-plane (axes 1, 2). The ratio of their median
+    excess over the pore level is the anisotropy of the spill: a reconstruction is
+    blurred more in-plane (filtered back-projection, interpolation) than along the
+    rotation axis. Both groups hold pore and binder voxels, but the binder excess
+    (the same in both) shifts the two medians alike, so the ratio follows the spill.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        Denoised volume ``(z, y, x)``, attenuation in 1/µm.
+    roi : numpy.ndarray of bool or None
+        Region of interest; None: the whole volume.
+    pore_level, active_level : float
+        Phase levels, in the unit of ``volume``; a voxel is active above their midpoint.
+    binder_active_threshold : float
+        Binder|active boundary, unit of ``volume``: brighter voxels are left out.
+
+    Returns
+    -------
+    float
+        In-plane / axial spill ratio (dimensionless), clipped to
+        :data:`SPILL_ANISOTROPY_RANGE`; 1 if a group has fewer than
+        ``SPILL_ANISOTROPY_MIN_VOXELS`` voxels or the axial excess is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> vol = np.zeros((40, 40, 40), np.float32)
+    >>> vol[10:30, 10:30, 10:30] = 1.0  # an active cube in pore
+    >>> blurred = ndi.gaussian_filter(vol, (0.4, 0.8, 0.8))  # more blur in-plane
+    >>> round(spill_anisotropy(blurred, None, 0.0, 1.0, 0.55), 1)
+    2.5
+    >>> round(spill_anisotropy(ndi.gaussian_filter(vol, 0.7), None, 0.0, 1.0, 0.55), 2)
+    1.0
+    """
+    vol = np.asarray(volume, dtype=np.float32)
+    act = vol > np.float32(0.5 * (pore_level + active_level))
+    cand = ~act & (vol < np.float32(binder_active_threshold))
+    if roi is not None:
+        cand &= roi
+
+    def shifted(axis):
+        out = np.zeros_like(act)
+        lo, hi = [slice(None)] * 3, [slice(None)] * 3
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        out[tuple(lo)] |= act[tuple(hi)]
+        out[tuple(hi)] |= act[tuple(lo)]
+        return out
+
+    along_z = shifted(0)
+    in_plane = shifted(1) | shifted(2)
+    z_only = cand & along_z & ~in_plane
+    plane_only = cand & in_plane & ~along_z
+    if min(np.count_nonzero(z_only), np.count_nonzero(plane_only)) < SPILL_ANISOTROPY_MIN_VOXELS:
+        return 1.0
+    excess_z = float(np.median(vol[z_only])) - pore_level
+    excess_plane = float(np.median(vol[plane_only])) - pore_level
+    if excess_z <= 0 or excess_plane <= 0:
+        return 1.0
+    return float(np.clip(excess_plane / excess_z, *SPILL_ANISOTROPY_RANGE))
+
+
+def direction_factor(active: np.ndarray, anisotropy: float) -> np.ndarray:
+    """Return each voxel's spill factor from the directions of its active face neighbours.
+
+    With ``a_z`` active face neighbours along z and ``a_xy`` in-plane, the factor is
+    ``(a_z w_z + a_xy w_xy) / (a_z + a_xy)`` with ``w_xy / w_z = anisotropy`` and
+    ``w_z + 2 w_xy = 3`` (so the mean over the three axes is 1); 1 without active face
+    neighbours, and everywhere when ``anisotropy`` is 1.
+
+    Parameters
+    ----------
+    active : numpy.ndarray of bool
+        Active voxels ``(z, y, x)``.
+    anisotropy : float
+        In-plane / axial spill ratio (:func:`spill_anisotropy`), > 0.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Factor per voxel, same shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> active = np.zeros((5, 5, 5), bool)
+    >>> active[0] = True  # a z-face below the voxels of slice 1
+    >>> active[:, :, 4] = True  # an x-face beside the voxels of column 3
+    >>> f = direction_factor(active, 2.0)
+    >>> [round(float(f[1, 2, 2]), 2), round(float(f[2, 2, 3]), 2), round(float(f[1, 2, 3]), 2), float(f[3, 2, 1])]
+    [0.6, 1.2, 0.9, 1.0]
+    """
+    if not anisotropy > 0:
+        raise ValueError(f"anisotropy must be > 0, got {anisotropy}")
+    w_z = 3.0 / (1.0 + 2.0 * anisotropy)
+    w_xy = anisotropy * w_z
+    act = np.asarray(active, dtype=np.uint8)
+
+    def face_count(axes):
+        n = np.zeros(act.shape, np.uint8)
+        for axis in axes:
+            lo, hi = [slice(None)] * 3, [slice(None)] * 3
+            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+            n[tuple(lo)] += act[tuple(hi)]
+            n[tuple(hi)] += act[tuple(lo)]
+        return n
+
+    a_z = face_count((0,)).astype(np.float32)
+    a_xy = face_count((1, 2)).astype(np.float32)
+    total = a_z + a_xy
+    factor = np.ones(act.shape, np.float32)
+    has = total > 0
+    factor[has] = (a_z[has] * np.float32(w_z) + a_xy[has] * np.float32(w_xy)) / total[has]
+    return factor
 
 
 def spill_coefficient(edge_deficit: float, anchors: tuple[tuple[float, float], ...] | None = None) -> float:
@@ -132,7 +269,8 @@ class PhaseModel:
     """Pore / binder / active model of a denoised electrode volume with active-spill context.
 
     Decision rule (per voxel, value ``v``, ``n`` = number of active 26-neighbours, capped
-    at ``spill_cap``; "active" for this count = ``v > pore_level + contrast / 2``):
+    at ``spill_cap``, times the voxel's :func:`direction_factor` of ``spill_anisotropy``;
+    "active" for this count = ``v > pore_level + contrast / 2``):
 
     * active  if ``v > binder_active_threshold`` (``pore + active_fraction * contrast``);
     * binder  if ``v > pore_binder_threshold + spill_per_neighbour * n`` (and not active);
@@ -172,6 +310,9 @@ class PhaseModel:
         Spill per active neighbour as a fraction of the contrast (dimensionless).
     spill_cap : int
         Active neighbours beyond this count add no further spill.
+    spill_anisotropy : float
+        In-plane / axial spill per neighbour (:func:`spill_anisotropy`); 1: every
+        neighbour counts alike.
     active_fraction : float
         Binder|active boundary as a fraction of the contrast.
     posterior_sigma : float
@@ -196,6 +337,7 @@ class PhaseModel:
     edge_deficit: float
     spill_fraction: float
     spill_cap: int = SPILL_CAP
+    spill_anisotropy: float = 1.0
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION
     posterior_sigma: float = 0.0
     binder_level_sd: float = 0.0
@@ -228,7 +370,7 @@ class PhaseModel:
         return float(self.spill_fraction * self.contrast)
 
     def active_neighbours(self, volume: np.ndarray) -> np.ndarray:
-        """Count the active 26-neighbours of every voxel, capped at ``spill_cap``.
+        """Count the active 26-neighbours of every voxel, capped at ``spill_cap``, times its direction factor.
 
         Parameters
         ----------
@@ -237,14 +379,17 @@ class PhaseModel:
 
         Returns
         -------
-        numpy.ndarray of uint8
-            Neighbour counts, same shape.
+        numpy.ndarray
+            Neighbour counts, same shape: uint8 when ``spill_anisotropy`` is 1, else the
+            capped counts times :func:`direction_factor` as float32.
         """
         act = (np.asarray(volume) > self.spill_source_threshold).astype(np.uint8)
         k = np.ones((3, 3, 3), np.uint8)
         k[1, 1, 1] = 0
-        n = ndi.convolve(act, k, mode="constant", cval=0)
-        return np.minimum(n, np.uint8(self.spill_cap))
+        n = np.minimum(ndi.convolve(act, k, mode="constant", cval=0), np.uint8(self.spill_cap))
+        if self.spill_anisotropy == 1.0:
+            return n
+        return n * direction_factor(act, self.spill_anisotropy)
 
     def boundaries(self, n_active: np.ndarray) -> tuple[np.ndarray, float]:
         """Return the class boundaries for the given active-neighbour counts.
@@ -363,6 +508,7 @@ class PhaseModel:
             "spill_fraction": float(self.spill_fraction),
             "spill_per_neighbour": float(self.spill_per_neighbour),
             "spill_cap": int(self.spill_cap),
+            "spill_anisotropy": float(self.spill_anisotropy),
             "active_fraction": float(self.active_fraction),
             "posterior_sigma": float(self.posterior_sigma),
             "binder_level_sd": float(self.binder_level_sd),
@@ -383,9 +529,10 @@ def fit_phase_model(
     active_fraction: float = ACTIVE_THRESHOLD_FRACTION,
     binder_prior_ratio: float = BINDER_PRIOR_RATIO,
     binder_prior_count: float = BINDER_PRIOR_COUNT,
-    spill_sd_fraction: float = 1.0,
+    spill_sd_fraction: float = SPILL_SD_FRACTION,
     active_fraction_sd: float = 0.05,
     spill_anchors: tuple[tuple[float, float], ...] | None = None,
+    anisotropic_spill: bool = False,
 ) -> PhaseModel:
     """Fit :class:`PhaseModel` to a denoised electrode volume (deterministic).
 
@@ -415,6 +562,9 @@ def fit_phase_model(
     spill_anchors : tuple of (float, float) pairs, optional
         ``(edge deficit, spill coefficient)`` anchors of :func:`spill_coefficient`;
         default :data:`SPILL_ANCHORS`.
+    anisotropic_spill : bool, optional
+        Weight the active neighbours by direction with the in-plane / axial spill ratio
+        measured on the scan (:func:`spill_anisotropy`); else every neighbour counts alike.
 
     Returns
     -------
@@ -436,7 +586,9 @@ def fit_phase_model(
        ``binder_prior_count``; the prior alone if there are no plateau voxels. With few
        plateau voxels (small volumes) the plateau median scatters; with many it dominates;
     3. edge deficit (:func:`active_edge_deficit`) -> spill coefficient
-       (:func:`spill_coefficient`); 0 when ``spill_correction`` is False.
+       (:func:`spill_coefficient`); 0 when ``spill_correction`` is False;
+    4. with ``anisotropic_spill``, the in-plane / axial spill ratio
+       (:func:`spill_anisotropy`).
     """
     vol = np.asarray(volume, dtype=np.float32)
     mp, sp, ma, sa, _ = estimate_phase_levels(vol, roi, max_samples=max_samples, seed=seed)
@@ -463,6 +615,9 @@ def fit_phase_model(
     active = vol > mp + 0.5 * (ma - mp)
     deficit = active_edge_deficit(vol, active, roi, mp, ma)
     spill = spill_coefficient(deficit, spill_anchors) if spill_correction else 0.0
+    anisotropy = 1.0
+    if anisotropic_spill and spill_correction:
+        anisotropy = spill_anisotropy(vol, roi, mp, ma, mp + float(active_fraction) * (ma - mp))
     return PhaseModel(
         pore_level=mp,
         pore_width=sp,
@@ -474,6 +629,7 @@ def fit_phase_model(
         n_plateau_voxels=n_plateau,
         edge_deficit=deficit,
         spill_fraction=spill,
+        spill_anisotropy=anisotropy,
         active_fraction=float(active_fraction),
         posterior_sigma=float(np.sqrt(0.5 * (sp * sp + sa * sa))),
         binder_level_sd=float(binder_sd),

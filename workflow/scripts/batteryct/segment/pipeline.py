@@ -12,17 +12,29 @@ from .._checks import as_volume_3d
 from ..fov import fov_cylinder_mask
 from ..label_codes import LABEL_BINDER, LABEL_SOLID
 from .cleanup import clean_binary, label_pore_space
-from .deblur import deblur_gaussian, excess_blur_sigma_voxels
+from .deblur import DEBLUR_REGULARIZATION, deblur_gaussian, excess_blur_sigma_voxels
 from .denoise import denoise, estimate_noise_sigma
 from .graphcut import POTTS_WEIGHT, potts_solid_mask
 from .levels import estimate_ring_profile, threshold_otsu_roi
-from .phase_model import ACTIVE_THRESHOLD_FRACTION, PhaseModel, fit_phase_model
+from .phase_model import ACTIVE_THRESHOLD_FRACTION, SPILL_SD_FRACTION, PhaseModel, fit_phase_model
 
-#: iterations of the blur estimate and at which residual sigma (voxels) they stop
+#: default iterations of the blur estimate, and the residual sigma (voxels) at which they stop
 DEBLUR_MAX_ITERATIONS = 4
 DEBLUR_MIN_SIGMA_VOXELS = 0.1
 
-__all__ = ["SegmentationResult", "MultiphaseResult", "segment_volume", "segment_multiphase"]
+#: optional keywords of :func:`segment_volume` that a campaign's ``segment`` config may set
+#: (same names); left out, they take the defaults here
+CONFIG_OPTIONS = ("potts_weight", "deblur", "deblur_max_iterations", "spill_sd_fraction", "anisotropic_spill")
+
+__all__ = [
+    "CONFIG_OPTIONS",
+    "DEBLUR_MAX_ITERATIONS",
+    "DEBLUR_MIN_SIGMA_VOXELS",
+    "SegmentationResult",
+    "MultiphaseResult",
+    "segment_volume",
+    "segment_multiphase",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,9 +185,11 @@ def _two_phases(
     spill_anchors,
     potts_weight,
     return_denoised,
-    deblur=False,
-    deblur_regularization=0.05,
-    spill_sd_fraction=1.0,
+    deblur,
+    deblur_max_iterations,
+    deblur_regularization,
+    spill_sd_fraction,
+    anisotropic_spill,
 ):
     """Class model, posteriors, clean-up and labels of an electrode (pore / binder / active)."""
     outside = None if roi is None else ~roi
@@ -188,6 +202,7 @@ def _two_phases(
         active_fraction=active_fraction,
         spill_anchors=spill_anchors,
         spill_sd_fraction=spill_sd_fraction,
+        anisotropic_spill=anisotropic_spill,
     )
     model = fit_phase_model(den, roi, **fit)
     info["deblur_sigma_voxels"] = 0.0
@@ -195,7 +210,7 @@ def _two_phases(
         # the deficit -> sigma map of a planar step underestimates the blur of curved
         # edges, so the residual excess is removed too until the edges are reference-sharp
         blurred, sigma = den, 0.0
-        for _ in range(DEBLUR_MAX_ITERATIONS):
+        for _ in range(deblur_max_iterations):
             sigma_residual = excess_blur_sigma_voxels(model.edge_deficit)
             if sigma_residual < DEBLUR_MIN_SIGMA_VOXELS:
                 break
@@ -312,7 +327,10 @@ def segment_volume(
     potts_weight: float = POTTS_WEIGHT,
     return_denoised: bool = False,
     deblur: bool = False,
-    spill_sd_fraction: float = 1.0,
+    deblur_max_iterations: int = DEBLUR_MAX_ITERATIONS,
+    deblur_regularization: float = DEBLUR_REGULARIZATION,
+    spill_sd_fraction: float = SPILL_SD_FRACTION,
+    anisotropic_spill: bool = False,
     progress=None,
 ) -> SegmentationResult:
     """Segment a reconstructed volume into the label codes of :mod:`batteryct.label_codes`.
@@ -372,12 +390,24 @@ def segment_volume(
         scans the spill anchors were set on. The blur sigma comes from the scan's own
         active edges (:func:`~batteryct.segment.active_edge_deficit`,
         :func:`~batteryct.segment.excess_blur_sigma_voxels`); the residual is re-measured
-        and removed, up to :data:`DEBLUR_MAX_ITERATIONS` times, by
+        and removed, up to ``deblur_max_iterations`` times, by
         :func:`~batteryct.segment.deblur_gaussian`. A scan as sharp as the reference is
         left as it is.
+    deblur_max_iterations : int, optional
+        2 phases only: at most this many blur estimates and removals (default
+        :data:`DEBLUR_MAX_ITERATIONS`); they stop earlier once the residual sigma is below
+        :data:`DEBLUR_MIN_SIGMA_VOXELS`.
+    deblur_regularization : float, optional
+        2 phases only: Wiener regularisation of :func:`~batteryct.segment.deblur_gaussian`
+        (default :data:`~batteryct.segment.DEBLUR_REGULARIZATION`).
     spill_sd_fraction : float, optional
         2 phases only: uncertainty (1 sd) of the active-spill term as a fraction of it, in
         the posteriors (:func:`~batteryct.segment.fit_phase_model`).
+    anisotropic_spill : bool, optional
+        2 phases only: weight a voxel's active neighbours by direction with the in-plane /
+        axial spill ratio measured on the scan (:func:`~batteryct.segment.spill_anisotropy`),
+        so the pore|binder boundary is raised more beside in-plane faces, which a
+        reconstruction blurs more than faces along the rotation axis (z).
     progress : callable, optional
         ``progress(blocks_done, n_blocks)`` of the NLM denoising (:func:`denoise`).
 
@@ -443,6 +473,10 @@ def segment_volume(
         raise ValueError("posteriors are only available for n_solid_phases=2")
     if return_denoised and n_solid_phases != 2:
         raise ValueError("the classified volume is only returned for n_solid_phases=2")
+    if int(deblur_max_iterations) != deblur_max_iterations or deblur_max_iterations < 1:
+        raise ValueError(f"deblur_max_iterations must be an integer >= 1, got {deblur_max_iterations}")
+    if not deblur_regularization > 0:
+        raise ValueError(f"deblur_regularization must be > 0, got {deblur_regularization}")
     vol = as_volume_3d(volume, "volume", dtype=np.float32, finite=True)
     timings: dict[str, float] = {}
     info = _base_info(
@@ -477,7 +511,10 @@ def segment_volume(
         potts_weight=potts_weight,
         return_denoised=return_denoised,
         deblur=deblur,
+        deblur_max_iterations=deblur_max_iterations,
+        deblur_regularization=deblur_regularization,
         spill_sd_fraction=spill_sd_fraction,
+        anisotropic_spill=anisotropic_spill,
     )
 
 
