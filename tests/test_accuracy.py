@@ -83,5 +83,6 @@ def test_segmentation_accuracy_calendered_electrode():
     # -0.0113 with the Potts prior (weight 0.6), -0.0072 with the per-voxel argmax: the prior
     # closes pore voxels in this dense electrode's binder-rich necks (binder 0.0965 -> 0.1015,
     # truth 0.0822) while its tau_z error falls from +14.0 to +12.7 % and its surface-area
-    # error from +12.5 to +4.0 % (transport box, 2026-12-04)
+    # error from +12.5 to +4.0 % (transport box, 2026-12-04). -0.0127 with the defaults of
+    # 2026-12-08 (deblur, anisotropic spill; binder 0.1028, tau_z error +11.6 %)
     assert abs(scores["porosity_error"]) <= 0.013

@@ -362,6 +362,11 @@ def test_segment_volume_rejects_bad_input():
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError):
         segment_volume(bad, **SEG, fov_radius_fraction=1.0)
+    good = np.zeros((4, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="deblur_max_iterations"):
+        segment_volume(good, n_solid_phases=2, **SEG, fov_radius_fraction=1.0, deblur=True, deblur_max_iterations=0)
+    with pytest.raises(ValueError, match="deblur_regularization"):
+        segment_volume(good, n_solid_phases=2, **SEG, fov_radius_fraction=1.0, deblur=True, deblur_regularization=0.0)
 
 
 def test_deblur_leaves_sharp_scans_and_sharpens_blurred_ones():
