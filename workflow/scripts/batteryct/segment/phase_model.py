@@ -98,6 +98,21 @@ def active_edge_deficit(
     return float((active_level - np.median(volume[layer])) / (active_level - pore_level))
 
 
+def _face_counts(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Active face neighbours of every voxel along z (0..2) and in-plane (0..4), as uint8."""
+    act = np.asarray(active, dtype=np.uint8)
+    counts = []
+    for axes in ((0,), (1, 2)):
+        n = np.zeros(act.shape, np.uint8)
+        for axis in axes:
+            lo, hi = [slice(None)] * 3, [slice(None)] * 3
+            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+            n[tuple(lo)] += act[tuple(hi)]
+            n[tuple(hi)] += act[tuple(lo)]
+        counts.append(n)
+    return counts[0], counts[1]
+
+
 def spill_anisotropy(
     volume: np.ndarray, roi: np.ndarray | None, pore_level: float, active_level: float, binder_active_threshold: float
 ) -> float:
@@ -146,17 +161,8 @@ def spill_anisotropy(
     cand = ~act & (vol < np.float32(binder_active_threshold))
     if roi is not None:
         cand &= roi
-
-    def shifted(axis):
-        out = np.zeros_like(act)
-        lo, hi = [slice(None)] * 3, [slice(None)] * 3
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        out[tuple(lo)] |= act[tuple(hi)]
-        out[tuple(hi)] |= act[tuple(lo)]
-        return out
-
-    along_z = shifted(0)
-    in_plane = shifted(1) | shifted(2)
+    a_z, a_xy = _face_counts(act)
+    along_z, in_plane = a_z > 0, a_xy > 0
     z_only = cand & along_z & ~in_plane
     plane_only = cand & in_plane & ~along_z
     if min(np.count_nonzero(z_only), np.count_nonzero(plane_only)) < SPILL_ANISOTROPY_MIN_VOXELS:
@@ -203,17 +209,6 @@ def direction_factor(active: np.ndarray, anisotropy: float) -> np.ndarray:
     w_z = 3.0 / (1.0 + 2.0 * anisotropy)
     w_xy = np.float32(anisotropy * w_z)
     w_z = np.float32(w_z)
-    act = np.asarray(active, dtype=np.uint8)
-
-    def face_count(axes):
-        n = np.zeros(act.shape, np.uint8)
-        for axis in axes:
-            lo, hi = [slice(None)] * 3, [slice(None)] * 3
-            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-            n[tuple(lo)] += act[tuple(hi)]
-            n[tuple(hi)] += act[tuple(lo)]
-        return n
-
     # the factor of every (a_z in 0..2, a_xy in 0..4), looked up: two uint8 counts instead
     # of four float32 volumes
     a_z, a_xy = np.meshgrid(np.arange(3, dtype=np.float32), np.arange(5, dtype=np.float32), indexing="ij")
@@ -221,7 +216,7 @@ def direction_factor(active: np.ndarray, anisotropy: float) -> np.ndarray:
     table = np.ones((3, 5), np.float32)
     has = total > 0
     table[has] = (a_z[has] * w_z + a_xy[has] * w_xy) / total[has]
-    return table[face_count((0,)), face_count((1, 2))]
+    return table[_face_counts(active)]
 
 
 def spill_coefficient(edge_deficit: float, anchors: tuple[tuple[float, float], ...] | None = None) -> float:
