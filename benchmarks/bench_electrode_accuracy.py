@@ -32,6 +32,7 @@ learnt from that scan's truth: an upper bound for any such rule.
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from pathlib import Path
 
@@ -142,16 +143,8 @@ def lean_metrics(labels, voxel_um, transport_cfg, rtol):
     The random walk and the conductivity are off: they are not scored, and they take most of
     the time.
     """
-    keys = (
-        "random_walk_walkers",
-        "random_walk_steps",
-        "active_conductivity_S_m",
-        "binder_conductivity_S_m",
-        "contact_resistance_ohm_m2",
-        "adhesion_energy_J_m2",
-        "shear_strength_Pa",
-        "seed",
-    )
+    # the transport settings value_metrics takes, as the workflow's rule passes them
+    keys = [k for k in inspect.signature(electrode.value_metrics).parameters if k in transport_cfg and k != "rtol"]
     row, _, _ = electrode.value_metrics(
         labels,
         voxel_um,
